@@ -1,0 +1,78 @@
+"""Typed domain errors.
+
+Every error carries a stable ``code`` (SPEC §4), the process exit code it maps
+to, and the data the message needs.  Only the CLI layer turns them into text
+(via :mod:`certcli.i18n`) and exit codes; the library raises and never prints.
+"""
+from __future__ import annotations
+
+# Exit codes (SPEC §4).
+EXIT_OK = 0
+EXIT_NOT_VALID = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_RULE = 4
+EXIT_NOT_FOUND = 5
+EXIT_BAD_INPUT = 6
+EXIT_STORE = 7
+
+
+class CertcliError(Exception):
+    code = "error"
+    exit_code = EXIT_STORE
+
+    def __init__(self, **data):
+        self.data = data
+        super().__init__(f"{self.code}: {data}" if data else self.code)
+
+
+def _error(name: str, code: str, exit_code: int) -> type[CertcliError]:
+    return type(name, (CertcliError,), {"code": code, "exit_code": exit_code})
+
+
+# Authentication (exit 3)
+NotLoggedIn = _error("NotLoggedIn", "not_logged_in", EXIT_AUTH)
+BadCredentials = _error("BadCredentials", "bad_credentials", EXIT_AUTH)
+AccountLocked = _error("AccountLocked", "account_locked", EXIT_AUTH)  # data: until
+TermsNotAccepted = _error("TermsNotAccepted", "terms_not_accepted", EXIT_AUTH)
+WrongPassphrase = _error("WrongPassphrase", "wrong_passphrase", EXIT_AUTH)
+PasswordChangeRequired = _error("PasswordChangeRequired", "password_change_required", EXIT_AUTH)
+
+# Refused by a rule (exit 4)
+AlreadyRegistered = _error("AlreadyRegistered", "already_registered", EXIT_RULE)
+CertificateRevoked = _error("CertificateRevoked", "certificate_revoked", EXIT_RULE)
+ValidityOutOfRange = _error("ValidityOutOfRange", "validity_out_of_range", EXIT_RULE)
+UnknownScenario = _error("UnknownScenario", "unknown_scenario", EXIT_RULE)
+AnnotationPending = _error("AnnotationPending", "annotation_pending", EXIT_RULE)
+AnnotationRequired = _error("AnnotationRequired", "annotation_required", EXIT_RULE)
+AnnotationExpired = _error("AnnotationExpired", "annotation_expired", EXIT_RULE)
+AnnotationNotNeeded = _error("AnnotationNotNeeded", "annotation_not_needed", EXIT_RULE)
+WeakPassword = _error("WeakPassword", "weak_password", EXIT_RULE)
+
+
+class QuotaExceeded(CertcliError):
+    """R3: a 4th annotation inside the 90-day window."""
+
+    code = "quota_exceeded"
+    exit_code = EXIT_RULE
+
+    def __init__(self, first_accepted_day, counted_days=()):
+        super().__init__(first_accepted_day=first_accepted_day, counted_days=tuple(counted_days))
+        self.first_accepted_day = first_accepted_day
+
+
+# Not found (exit 5)
+NotFound = _error("NotFound", "not_found", EXIT_NOT_FOUND)
+
+# Bad input data (exit 6)
+InvalidIdNumber = _error("InvalidIdNumber", "invalid_id_number", EXIT_BAD_INPUT)
+BadRoster = _error("BadRoster", "bad_roster", EXIT_BAD_INPUT)
+BadInput = _error("BadInput", "bad_input", EXIT_BAD_INPUT)
+UnsupportedCharacter = _error("UnsupportedCharacter", "unsupported_character", EXIT_BAD_INPUT)
+BadTime = _error("BadTime", "bad_time", EXIT_USAGE)
+
+# Store or key problem (exit 7)
+StoreCorrupt = _error("StoreCorrupt", "store_corrupt", EXIT_STORE)
+StoreMissing = _error("StoreMissing", "store_missing", EXIT_STORE)
+StoreUnwritable = _error("StoreUnwritable", "store_unwritable", EXIT_STORE)
+KeyProblem = _error("KeyProblem", "key_problem", EXIT_STORE)
