@@ -76,3 +76,8 @@ StoreCorrupt = _error("StoreCorrupt", "store_corrupt", EXIT_STORE)
 StoreMissing = _error("StoreMissing", "store_missing", EXIT_STORE)
 StoreUnwritable = _error("StoreUnwritable", "store_unwritable", EXIT_STORE)
 KeyProblem = _error("KeyProblem", "key_problem", EXIT_STORE)
+
+# Verification outcomes that are errors for a QR payload (exit 1: not valid)
+NotACertcliQr = _error("NotACertcliQr", "not_a_certcli_qr", EXIT_NOT_VALID)
+QrSignatureInvalid = _error("QrSignatureInvalid", "qr_signature_invalid", EXIT_NOT_VALID)
+UnknownSigningKey = _error("UnknownSigningKey", "unknown_signing_key", EXIT_NOT_VALID)
