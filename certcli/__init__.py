@@ -1,0 +1,3 @@
+"""certcli: electronic professional-qualification certificates."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,193 @@
+"""Pure domain rules (SPEC §2).
+
+No I/O, no clock: every function that depends on time takes ``now`` (or a day)
+from the caller.  Only the standard library is imported, so the rules can be
+read, tested and reused on their own.  Violations raise the typed errors of
+:mod:`certcli.errors`, which carry the data a message needs.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable
+
+from certcli.errors import (
+    AccountLocked,
+    InvalidIdNumber,
+    QuotaExceeded,
+    ValidityOutOfRange,
+)
+
+CST = timezone(timedelta(hours=8), "CST")
+
+MIN_ANNOTATION_DAYS = 1
+MAX_ANNOTATION_DAYS = 90
+DEFAULT_ANNOTATION_DAYS = 90
+QUOTA_WINDOW_DAYS = 90
+QUOTA_LIMIT = 3
+PROCESSING_PROMISE = timedelta(hours=24)
+EXEMPTION_CUTOFF = date(2021, 12, 17)
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+SESSION_IDLE_LIMIT = timedelta(hours=8)
+
+# Annotation states as a holder sees them.
+NONE, PENDING, ACTIVE, EXPIRED = "none", "pending", "active", "expired"
+COUNTED_STATUSES = ("pending", "completed")
+
+
+def cst_day(instant: datetime) -> date:
+    """The calendar day in China Standard Time of an aware instant."""
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: certcli only handles aware instants")
+    return instant.astimezone(CST).date()
+
+
+def start_of_day(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=CST)
+
+
+# --- R2 validity -----------------------------------------------------------
+
+def check_validity_days(days: int) -> int:
+    if not MIN_ANNOTATION_DAYS <= days <= MAX_ANNOTATION_DAYS:
+        raise ValidityOutOfRange(days=days, min=MIN_ANNOTATION_DAYS, max=MAX_ANNOTATION_DAYS)
+    return days
+
+
+def valid_until(applied_day: date, days: int) -> datetime:
+    """An annotation applied on day D for N days is usable until the start of D+N (exclusive)."""
+    check_validity_days(days)
+    return start_of_day(applied_day + timedelta(days=days))
+
+
+def last_usable_day(applied_day: date, days: int) -> date:
+    return applied_day + timedelta(days=days - 1)
+
+
+@dataclass(frozen=True)
+class AnnotationRecord:
+    """What the rules need to know about one stored annotation."""
+
+    status: str  # pending | completed | failed | cancelled
+    applied_at: datetime
+    valid_until: datetime
+
+
+def annotation_state(record: AnnotationRecord | None, now: datetime) -> str:
+    if record is None or record.status not in COUNTED_STATUSES:
+        return NONE
+    if now >= record.valid_until:
+        return EXPIRED
+    return PENDING if record.status == "pending" else ACTIVE
+
+
+# --- R3 quota --------------------------------------------------------------
+
+def quota_window(day: date) -> tuple[date, date]:
+    """The days counted for an application on ``day``: D-89 … D, both included."""
+    return day - timedelta(days=QUOTA_WINDOW_DAYS - 1), day
+
+
+def counted_days(application_days: Iterable[date], day: date) -> list[date]:
+    first, last = quota_window(day)
+    return sorted(d for d in application_days if first <= d <= last)
+
+
+def check_quota(application_days: Iterable[date], day: date) -> None:
+    """Refuse a new application on ``day`` if the window already holds the limit.
+
+    ``application_days`` are the days of counted (pending or completed)
+    applications of one certificate.  The refusal names the first day on
+    which the window will have room again: the day the oldest application
+    that must drop out of the window falls out of it.
+    """
+    counted = counted_days(application_days, day)
+    if len(counted) >= QUOTA_LIMIT:
+        must_leave = counted[-QUOTA_LIMIT]
+        raise QuotaExceeded(
+            first_accepted_day=must_leave + timedelta(days=QUOTA_WINDOW_DAYS),
+            counted_days=counted,
+        )
+
+
+def quota_remaining(application_days: Iterable[date], day: date) -> int:
+    return max(0, QUOTA_LIMIT - len(counted_days(application_days, day)))
+
+
+# --- R4 processing ---------------------------------------------------------
+
+def is_overdue(applied_at: datetime, now: datetime) -> bool:
+    return now - applied_at > PROCESSING_PROMISE
+
+
+# --- R6 exemption ----------------------------------------------------------
+
+def is_exempt(seal: str, issued_on: date) -> bool:
+    """Association-sealed certificates issued before 2021-12-17 need no annotation."""
+    return seal == "association" and issued_on < EXEMPTION_CUTOFF
+
+
+# --- R10 identity documents ------------------------------------------------
+
+ID_TYPES = ("resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_permanent", "other")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
+_OTHER_ID = re.compile(r"^[A-Z0-9][A-Z0-9\-]{3,23}$")
+
+
+def resident_id_check_char(first17: str) -> str:
+    """GB 11643 check character (ISO 7064 MOD 11-2)."""
+    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS))
+    return _ID_CHECK[total % 11]
+
+
+def normalize_id_number(id_type: str, number: str) -> str:
+    """Validate an ID number for its document type and return its canonical form."""
+    if id_type not in ID_TYPES:
+        raise InvalidIdNumber(reason="unknown_id_type", id_type=id_type)
+    canonical = (number or "").strip().upper()
+    if id_type == "resident_id":
+        if not _RESIDENT_ID.match(canonical):
+            raise InvalidIdNumber(reason="format", id_type=id_type)
+        if resident_id_check_char(canonical[:17]) != canonical[17]:
+            raise InvalidIdNumber(reason="check_character", id_type=id_type)
+        try:
+            date(int(canonical[6:10]), int(canonical[10:12]), int(canonical[12:14]))
+        except ValueError:
+            raise InvalidIdNumber(reason="birth_date", id_type=id_type) from None
+        return canonical
+    if not _OTHER_ID.match(canonical):
+        raise InvalidIdNumber(reason="format", id_type=id_type)
+    return canonical
+
+
+def mask_id_number(number: str) -> str:
+    if len(number) <= 8:
+        return number[:1] + "*" * max(0, len(number) - 2) + number[-1:]
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(1, len(name) - 1) if name else name
+
+
+# --- Accounts --------------------------------------------------------------
+
+def check_not_locked(locked_until: datetime | None, now: datetime) -> None:
+    if locked_until is not None and now < locked_until:
+        raise AccountLocked(until=locked_until)
+
+
+def after_failed_login(failed_count: int, now: datetime) -> tuple[int, datetime | None]:
+    """The new (failed_count, locked_until) after one more bad password."""
+    failed_count += 1
+    if failed_count >= MAX_FAILED_LOGINS:
+        return 0, now + LOCKOUT
+    return failed_count, None
+
+
+def session_expired(last_seen_at: datetime, now: datetime) -> bool:
+    return now - last_seen_at >= SESSION_IDLE_LIMIT
