@@ -20,3 +20,96 @@ def need_tool(name: str) -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message + " (required under CI)")
     pytest.skip(message)
+
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from certcli.cli import app, hoist_global_options
+
+PASSPHRASE = "test key passphrase"
+PASSWORD = "holder-password-1"
+NOW = "2026-03-01T10:00:00+08:00"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Outcome:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self):
+        return json.loads(self.out)
+
+    @property
+    def error_code(self):
+        return self.json["error"]["code"]
+
+
+class Cli:
+    """Runs the real certcli app in-process against one home, like a script would."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.now = NOW
+        self.runner = CliRunner()
+
+    def __call__(self, *args, input=None, now=None, env=None, json_mode=True, lang="en") -> Outcome:
+        argv = [str(a) for a in args]
+        argv = hoist_global_options((["--json"] if json_mode else []) + ["--lang", lang] + argv)
+        environ = {"CERTCLI_HOME": str(self.home), "CERTCLI_NOW": now or self.now,
+                   "CERTCLI_KEY_PASSPHRASE": PASSPHRASE, "CERTCLI_PASSWORD": PASSWORD}
+        environ.update(env or {})
+        result = self.runner.invoke(app, argv, input=input, env=environ, catch_exceptions=False)
+        return Outcome(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def cli(tmp_path) -> Cli:
+    return Cli(tmp_path / "home")
+
+
+def write_roster(path: Path, rows: list[dict], encoding="utf-8") -> Path:
+    import csv
+    import io
+
+    columns = list(rows[0].keys())
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+HOLDER_ID = "110101199003074477"
+
+
+def cert_row(no="2022ECO110100001", name="王小明", id_number=HOLDER_ID, issued_on="2022-01-14",
+             seal="ministry", issuer="人力资源和社会保障部", qualification="经济专业技术资格", level="中级"):
+    return {"certificate_no": no, "name": name, "id_type": "resident_id", "id_number": id_number,
+            "qualification": qualification, "level": level, "issued_on": issued_on, "issuer": issuer, "seal": seal}
+
+
+@pytest.fixture
+def issued(cli, tmp_path) -> Cli:
+    """A home with keys, three certificates and a logged-in holder who accepted the terms."""
+    assert cli("admin", "init").code == 0
+    roster = write_roster(tmp_path / "roster.csv", [
+        cert_row(),
+        cert_row(no="2019TAX310100003", seal="association", issuer="中国注册税务师协会", qualification="税务师",
+                 level="", issued_on="2019-06-20"),
+        cert_row(no="2023AUD440300002", name="李䶮", id_number="11010519491231002X",
+                 qualification="审计专业技术资格", level="初级", issued_on="2023-03-01"),
+    ])
+    result = cli("admin", "issue", roster)
+    assert result.code == 0, result.out
+    assert cli("register", "--name", "王小明", "--id-number", HOLDER_ID).code == 0
+    assert cli("login", "--id-number", HOLDER_ID).code == 0
+    assert cli("agree", "--yes").code == 0
+    return cli

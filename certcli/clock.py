@@ -1,0 +1,26 @@
+"""Where "now" comes from.  Only the CLI layer calls :func:`now`; the library
+and the rules take ``now`` as an argument, so scripts and tests can move time
+with ``CERTCLI_NOW``."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from certcli.errors import BadTime
+from certcli.rules import CST
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO 8601; a value without an offset is read as China Standard Time."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadTime(value=text) from None
+    return value.replace(tzinfo=CST) if value.tzinfo is None else value
+
+
+def now(environ=os.environ) -> datetime:
+    override = environ.get("CERTCLI_NOW")
+    if override:
+        return parse_instant(override)
+    return datetime.now(CST)

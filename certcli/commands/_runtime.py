@@ -1,0 +1,171 @@
+"""What every command shares: global options, output, secrets, and the one
+error boundary that turns library exceptions into a message and an exit code."""
+import functools
+import json
+import os
+import sqlite3
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import typer
+
+from certcli import clock, i18n
+from certcli.errors import EXIT_STORE, EXIT_USAGE, CertcliError, StoreUnwritable
+
+EXIT_INTERNAL = 70  # a bug: reported without a traceback (see README, exit codes)
+
+
+@dataclass
+class Runtime:
+    home: Path
+    json: bool = False
+    lang: str = "en"
+    _now: datetime | None = None
+    _store: Any = None
+    _console: Any = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def now(self) -> datetime:
+        if self._now is None:
+            self._now = clock.now()
+        return self._now
+
+    def store(self, create: bool = False):
+        if self._store is None:
+            from certcli.store import open_store
+
+            self._store = open_store(self.home, create=create)
+        return self._store
+
+    @property
+    def console(self):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, soft_wrap=True)
+        return self._console
+
+    def t(self, key: str, **data) -> str:
+        return i18n.t(key, self.lang, **data)
+
+    def emit(self, document: dict, human: Callable[[], None] | str | None = None) -> None:
+        """JSON mode: exactly one document on stdout.  Human mode: ``human``."""
+        if self.json:
+            sys.stdout.write(json.dumps(document, ensure_ascii=False, default=_json_default) + "\n")
+        elif callable(human):
+            human()
+        elif human:
+            self.console.print(human)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def _json_default(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+_RUNTIME: Runtime | None = None
+
+
+def set_runtime(runtime: Runtime) -> None:
+    global _RUNTIME
+    if _RUNTIME is not None:
+        _RUNTIME.close()
+    _RUNTIME = runtime
+
+
+def rt() -> Runtime:
+    if _RUNTIME is None:  # a command module used without the root callback
+        set_runtime(Runtime(home=default_home(), lang=i18n.default_lang()))
+    return _RUNTIME
+
+
+def default_home() -> Path:
+    env = os.environ.get("CERTCLI_HOME")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("certcli", appauthor=False))
+
+
+def report_error(code: str, message: str, exit_code: int, data: dict | None = None) -> None:
+    runtime = rt()
+    if runtime.json:
+        error = {"code": code, "message": message}
+        public = {k: v for k, v in (data or {}).items() if k not in ("path",)}
+        if public:
+            error["data"] = public
+        sys.stdout.write(json.dumps({"error": error}, ensure_ascii=False, default=_json_default) + "\n")
+    else:
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]✗[/] {message}", markup=True)
+    raise typer.Exit(exit_code)
+
+
+def handled(fn: Callable) -> Callable:
+    """The error boundary.  No traceback reaches a user for any input."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        runtime = rt()
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except CertcliError as error:
+            report_error(error.code, runtime.t(error.code, **error.data), error.exit_code, error.data)
+        except sqlite3.Error as error:
+            from certcli.store import translate_sqlite_error
+
+            mapped = translate_sqlite_error(error, runtime.home)
+            report_error(mapped.code, runtime.t(mapped.code, **mapped.data), mapped.exit_code)
+        except OSError as error:
+            mapped = StoreUnwritable(reason=error.strerror or type(error).__name__)
+            report_error(mapped.code, runtime.t(mapped.code, **mapped.data), EXIT_STORE)
+        except KeyboardInterrupt:
+            raise typer.Exit(130)
+        except Exception as error:  # noqa: BLE001 - the boundary of last resort
+            kind = type(error).__name__
+            report_error("internal_error", runtime.t("internal_error", kind=kind), EXIT_INTERNAL)
+        finally:
+            runtime.close()
+
+    return wrapper
+
+
+def read_secret(kind: str, *, from_stdin: bool, confirm: bool = False) -> str:
+    """Passwords and passphrases: environment, one line of stdin, or a hidden prompt."""
+    env_var = "CERTCLI_PASSWORD" if kind == "password" else "CERTCLI_KEY_PASSPHRASE"
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if line:
+            return line
+    elif os.environ.get(env_var):
+        return os.environ[env_var]
+    elif sys.stdin.isatty():
+        label = {"password": ("密码", "Password"), "passphrase": ("签发密钥口令", "Key passphrase")}[kind]
+        return typer.prompt(label[0] if rt().lang == "zh" else label[1], hide_input=True,
+                            confirmation_prompt=confirm)
+    code = "password_required" if kind == "password" else "passphrase_required"
+    report_error(code, rt().t(code), EXIT_USAGE)
+    raise AssertionError  # unreachable: report_error raises
+
+
+PASSWORD_STDIN = typer.Option("--password-stdin", help="Read the password from one line of standard input.")
+PASSPHRASE_STDIN = typer.Option("--passphrase-stdin",
+                                help="Read the key passphrase from one line of standard input.")

@@ -1,0 +1,296 @@
+"""The administrator group: init, issue, revoke, process, stats, pending, export, trust, terms."""
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from certcli.commands._runtime import PASSPHRASE_STDIN, handled, read_secret, rt
+
+app = typer.Typer(help="Administrator commands (发证机构): keys, rosters, revocation, processing, reports.",
+                  no_args_is_help=True)
+KEYS_DIRNAME = "keys"
+
+
+def _command(name: str):
+    def decorate(fn):
+        app.command(name)(handled(fn))
+        return fn
+
+    return decorate
+
+
+def keys_of(runtime):
+    from certcli.keys import IssuerKeys
+
+    return IssuerKeys(runtime.home / KEYS_DIRNAME)
+
+
+def unlock(runtime, from_stdin: bool) -> bytes:
+    """The key passphrase, checked against the root key before anything changes."""
+    passphrase = read_secret("passphrase", from_stdin=from_stdin).encode()
+    keys_of(runtime).check_passphrase(passphrase)
+    return passphrase
+
+
+def _progress(label: str):
+    """A rich progress bar on a terminal; nothing in JSON mode or when piped."""
+    runtime = rt()
+    if runtime.json or not sys.stderr.isatty():
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
+                   TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task(label, total=None)
+    return bar, lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@_command("init")
+def init(passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False) -> None:
+    """Create the home: the store, the issuer root CA and the ministry seal key."""
+    from certcli import accounts
+    from certcli.secure_files import ensure_private_dir
+
+    runtime = rt()
+    ensure_private_dir(runtime.home)
+    keys = keys_of(runtime)
+    created_keys = False
+    if not keys.exists():
+        passphrase = read_secret("passphrase", from_stdin=passphrase_stdin, confirm=True).encode()
+        keys.init(passphrase, runtime.now)
+        created_keys = True
+    store = runtime.store(create=True)
+    accounts.current_terms(store, runtime.now)
+    seals = [_seal_json(s) for s in keys.seals()]
+    runtime.emit({"home": str(runtime.home), "created_keys": created_keys, "seals": seals},
+                 runtime.t("initialised", home=runtime.home))
+
+
+def _seal_json(seal) -> dict:
+    return {"seal_id": seal.seal_id, "name": seal.name, "key_id": seal.key_id, "status": seal.status,
+            "not_before": seal.not_before, "not_after": seal.not_after}
+
+
+@_command("issue")
+def issue(
+    roster: Annotated[Path, typer.Argument(help="Roster: CSV (UTF-8, UTF-8 BOM, GB18030) or JSON Lines.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row, store nothing.")] = False,
+    rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Write every rejected row (line, reason) "
+                                                    "to this CSV file.")] = None,
+    passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
+) -> None:
+    """Import a roster of certificates. Bad rows are reported with line and reason; good rows are kept;
+    re-running the same roster adds nothing twice. Exit 6 if any row was rejected."""
+    from certcli import issuance
+    from certcli.render import check_text_renderable
+
+    runtime = rt()
+    store = runtime.store()
+    passphrase = None if dry_run else unlock(runtime, passphrase_stdin)
+    reject_writer, reject_file = None, None
+    if rejects is not None:
+        import csv
+
+        reject_file = open(rejects, "w", newline="", encoding="utf-8-sig")
+        reject_writer = csv.writer(reject_file)
+        reject_writer.writerow(["line", "certificate_no", "reason", "field", "detail"])
+    bar, progress = _progress("issue")
+    try:
+        if bar:
+            bar.start()
+        report = issuance.import_roster(
+            store, roster, now=runtime.now, dry_run=dry_run, check_text=check_text_renderable, progress=progress,
+            on_reject=(lambda e: reject_writer.writerow([e.line, e.certificate_no, e.reason, e.field, e.detail]))
+            if reject_writer else None)
+    finally:
+        if bar:
+            bar.stop()
+        if reject_file:
+            reject_file.close()
+    if passphrase is not None:
+        keys = keys_of(runtime)
+        for seal_id, issuer in report.seals.items():
+            if seal_id != "ministry":
+                from certcli.processing import seal_display_name
+
+                keys.ensure_seal(seal_id, seal_display_name("association", issuer), passphrase, runtime.now)
+    _print_import(report)
+    if report.rejected:
+        raise typer.Exit(6)
+
+
+def _print_import(report) -> None:
+    runtime = rt()
+    document = {
+        "path": report.path, "format": report.format, "encoding": report.encoding, "dry_run": report.dry_run,
+        "rows": report.rows, "inserted": report.inserted, "already_present": report.already_present,
+        "rejected": report.rejected,
+        "rejects": [{"line": e.line, "certificate_no": e.certificate_no, "reason": e.reason, "field": e.field,
+                     "detail": e.detail} for e in report.rejects],
+    }
+
+    def human():
+        zh = runtime.lang == "zh"
+        verb = ("将导入" if report.dry_run else "新增") if zh else ("would insert" if report.dry_run else "inserted")
+        summary = (f"{report.rows} 行：{verb} {report.inserted}，已存在 {report.already_present}，拒绝 {report.rejected}"
+                   if zh else f"{report.rows} rows: {verb} {report.inserted}, already present "
+                   f"{report.already_present}, rejected {report.rejected}")
+        runtime.console.print(summary, markup=False)
+        for e in report.rejects[:50]:
+            where = f" [{e.field}]" if e.field else ""
+            runtime.console.print(f"  line {e.line}: {e.reason}{where} {e.detail}".rstrip(), markup=False)
+        if report.rejected > 50:
+            runtime.console.print(f"  … {report.rejected - 50} more (use --rejects FILE or --json)", markup=False)
+
+    runtime.emit(document, human)
+
+
+@_command("revoke")
+def revoke(
+    certificate_no: Annotated[str, typer.Argument(help="Certificate number.")],
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why (kept in the record).")] = None,
+    passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
+) -> None:
+    """Revoke a certificate: nothing can be annotated, downloaded or verified as valid afterwards."""
+    from certcli import issuance
+
+    runtime = rt()
+    store = runtime.store()
+    unlock(runtime, passphrase_stdin)
+    result = issuance.revoke(store, certificate_no, reason=reason, now=runtime.now)
+    runtime.emit(result, runtime.t("revoked", certificate_no=certificate_no))
+
+
+@_command("process")
+def process(
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Processes (default: one per core).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Process at most this many requests.")] = None,
+    passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
+) -> None:
+    """Complete pending annotation requests: render and sign each certificate PDF (R4)."""
+    from certcli.processing import process_pending
+
+    runtime = rt()
+    store = runtime.store()
+    passphrase = unlock(runtime, passphrase_stdin)
+    bar, progress = _progress("process")
+    try:
+        if bar:
+            bar.start()
+        report = process_pending(store, runtime.home / KEYS_DIRNAME, passphrase, now=runtime.now,
+                                 workers=workers, limit=limit, progress=progress)
+    finally:
+        if bar:
+            bar.stop()
+    runtime.emit({"pending": report.pending, "completed": report.completed, "failed": report.failed,
+                  "workers": report.workers, "failures": report.failures},
+                 runtime.t("processed", completed=report.completed, failed=report.failed))
+
+
+@_command("stats")
+def stats() -> None:
+    """Certificates by status and qualification; pending and overdue annotation requests."""
+    from certcli import issuance
+
+    runtime = rt()
+    result = issuance.stats(runtime.store(), runtime.now)
+
+    def human():
+        from rich.table import Table
+
+        c = result["certificates"]
+        runtime.console.print(f"certificates: {c['total']} (valid {c['valid']}, revoked {c['revoked']})  "
+                              f"accounts: {result['accounts']}", markup=False)
+        runtime.console.print(f"annotations pending: {result['pending']}  overdue (>24 h): {result['overdue']}",
+                              markup=False)
+        table = Table("qualification", "status", "count")
+        for row in result["by_qualification"]:
+            table.add_row(row["qualification"], row["status"], str(row["n"]))
+        runtime.console.print(table)
+
+    runtime.emit(result, human)
+
+
+@_command("pending")
+def pending(overdue_only: Annotated[bool, typer.Option("--overdue", help="Only requests older than 24 h.")] = False,
+            ) -> None:
+    """Pending requests, oldest first, with how long each has waited (R4: overdue after 24 h)."""
+    from certcli import rules
+    from certcli.store import iso
+
+    runtime = rt()
+    store = runtime.store()
+    cutoff = iso(runtime.now - rules.PROCESSING_PROMISE)
+    rows = store.all(
+        "SELECT a.annotation_no, a.kind, c.certificate_no, a.applied_at, a.applied_at < ? AS overdue "
+        "FROM annotations a JOIN certificates c ON c.id = a.certificate_id WHERE a.status = 'pending' "
+        + ("AND a.applied_at < ? " if overdue_only else "") + "ORDER BY a.applied_at LIMIT 1000",
+        (cutoff, cutoff) if overdue_only else (cutoff,))
+    for row in rows:
+        row["overdue"] = bool(row["overdue"])
+
+    def human():
+        for row in rows:
+            flag = "OVERDUE" if row["overdue"] else ""
+            runtime.console.print(f"{row['annotation_no']}  {row['certificate_no']}  {row['applied_at']}  {flag}",
+                                  markup=False)
+        if not rows:
+            runtime.console.print("—")
+
+    runtime.emit({"pending": rows}, human)
+
+
+@_command("export")
+def export(
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default: stdout).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    full_id: Annotated[bool, typer.Option("--full-id", help="Include full ID numbers (masked by default).")] = False,
+) -> None:
+    """Export certificates. CSV cells that a spreadsheet would run as formulas are neutralised."""
+    from certcli.exporting import export_certificates
+
+    runtime = rt()
+    if fmt not in ("csv", "jsonl"):
+        from certcli.errors import BadInput
+
+        raise BadInput(field="--format")
+    count = export_certificates(runtime.store(), output, fmt=fmt, full_id=full_id)
+    if output is not None:
+        runtime.emit({"path": str(output), "rows": count, "format": fmt}, f"{count} rows → {output}")
+
+
+@_command("trust")
+def trust(
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default: stdout).")] = None,
+) -> None:
+    """Print the public trust bundle (root and seal certificates, PEM) for offline verification."""
+    runtime = rt()
+    keys = keys_of(runtime)
+    bundle = keys.trust_bundle_pem()
+    if output is not None:
+        output.write_text(bundle, encoding="ascii")
+    if runtime.json:
+        runtime.emit({"bundle": bundle, "seals": [_seal_json(s) for s in keys.seals()]})
+    elif output is None:
+        sys.stdout.write(bundle)
+    else:
+        runtime.console.print(str(output))
+
+
+@_command("terms")
+def terms(
+    text_zh: Annotated[Path, typer.Option("--zh", help="New terms text in Chinese (UTF-8 file).")],
+    text_en: Annotated[Path, typer.Option("--en", help="New terms text in English (UTF-8 file).")],
+    passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
+) -> None:
+    """Publish a new version of the service terms; every holder must accept it again (R11)."""
+    from certcli import accounts
+
+    runtime = rt()
+    store = runtime.store()
+    unlock(runtime, passphrase_stdin)
+    version = accounts.publish_terms(store, text_zh=text_zh.read_text(encoding="utf-8"),
+                                     text_en=text_en.read_text(encoding="utf-8"), now=runtime.now)
+    runtime.emit({"terms_version": version}, f"terms version {version}")

@@ -1,0 +1,151 @@
+"""list, info, annotate, renew, download: a holder's certificate commands."""
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from certcli.commands._runtime import handled, rt
+
+DAYS_HELP = "Validity in whole days, 1–90 (default and recommended: 90)."
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(handled(list_certificates))
+    app.command("info")(handled(info))
+    app.command("annotate")(handled(annotate))
+    app.command("renew")(handled(renew))
+    app.command("download")(handled(download))
+
+
+def _holder():
+    """The logged-in holder who has accepted the current terms (R11)."""
+    from certcli import accounts
+
+    runtime = rt()
+    store = runtime.store()
+    account = accounts.current_account(store, runtime.home, runtime.now)
+    accounts.require_terms(store, account, runtime.now)
+    return store, account
+
+
+def _state_text(summary: dict) -> str:
+    runtime = rt()
+    until = (summary.get("valid_until") or "")[:16].replace("T", " ")
+    return runtime.t(f"state_{summary['state']}", valid_until=until)
+
+
+def list_certificates() -> None:
+    """Your certificates: status and annotation state."""
+    from certcli import holder
+
+    runtime = rt()
+    store, account = _holder()
+    rows = [holder.describe(store, cert, runtime.now) for cert in holder.holder_certificates(store, account)]
+    for row in rows:
+        row.pop("annotations")
+    document = {"certificates": rows}
+    if not rows:
+        document["empty_reasons"] = ["not_obtained", "not_yet_online", "outside_scope", "details_corrected"]
+        document["message"] = runtime.t("empty_list")
+
+    def human():
+        if not rows:
+            runtime.console.print(runtime.t("empty_list"), markup=False)
+            return
+        from rich.table import Table
+
+        zh = runtime.lang == "zh"
+        table = Table(show_lines=False)
+        for i, label in enumerate((("证书编号", "Certificate no."), ("资格名称", "Qualification"), ("级别", "Level"),
+                                   ("签发日期", "Issued"), ("状态", "Status"), ("加注", "Annotation"))):
+            # numbers and dates never wrap: people copy them into the next command
+            table.add_column(label[0] if zh else label[1], no_wrap=i in (0, 3), overflow="fold")
+        for row in rows:
+            table.add_row(row["certificate_no"], row["qualification"], row["level"], row["issued_on"],
+                          runtime.t(f"status_{row['status']}"), _state_text(row["annotation"]))
+        runtime.console.print(table)
+
+    runtime.emit(document, human)
+
+
+def info(certificate_no: Annotated[str, typer.Argument(help="Certificate number.")]) -> None:
+    """Details of one of your certificates, with its annotation history."""
+    from certcli import holder
+
+    runtime = rt()
+    store, account = _holder()
+    details = holder.describe(store, holder.own_certificate(store, account, certificate_no), runtime.now)
+
+    def human():
+        zh = runtime.lang == "zh"
+        labels = [("certificate_no", "证书编号", "Certificate no."), ("name", "姓名", "Name"),
+                  ("id_number_masked", "证件号码", "ID number"), ("qualification", "资格名称", "Qualification"),
+                  ("level", "级别", "Level"), ("specialty", "专业", "Specialty"), ("issued_on", "签发日期", "Issued on"),
+                  ("issuer", "发证机构", "Issuer")]
+        for key, label_zh, label_en in labels:
+            if details.get(key):
+                runtime.console.print(f"{label_zh if zh else label_en}: {details[key]}", markup=False)
+        runtime.console.print(f"{'状态' if zh else 'Status'}: {runtime.t('status_' + details['status'])}")
+        runtime.console.print(f"{'加注' if zh else 'Annotation'}: {_state_text(details['annotation'])}")
+        if not details["exempt"]:
+            runtime.console.print(f"{'90日内剩余加注次数' if zh else 'Annotations left in the 90-day window'}: "
+                                  f"{details['quota_remaining']}")
+        for a in details["annotations"]:
+            runtime.console.print(f"  {a['annotation_no']}  {a['scenario']}  {a['days']}d  {a['applied_at'][:16]}  "
+                                  f"{a['state']}", markup=False)
+
+    runtime.emit(details, human)
+
+
+def annotate(
+    certificate_no: Annotated[str, typer.Argument(help="Certificate number.")],
+    scenario: Annotated[Optional[str], typer.Option("--scenario", help="Usage scenario (self-use).")] = None,
+    days: Annotated[int, typer.Option("--days", help=DAYS_HELP)] = 90,
+) -> None:
+    """Apply for an annotation (加注): a usage scenario and a validity period."""
+    from certcli import holder
+
+    runtime = rt()
+    store, account = _holder()
+    result = holder.apply_annotation(store, account, certificate_no, scenario=scenario, days=days, now=runtime.now)
+    _print_applied(result)
+
+
+def renew(
+    certificate_no: Annotated[str, typer.Argument(help="Certificate number.")],
+    days: Annotated[int, typer.Option("--days", help=DAYS_HELP)] = 90,
+) -> None:
+    """Apply again with the scenario of your latest annotation (e.g. after it expired)."""
+    from certcli import holder
+
+    runtime = rt()
+    store, account = _holder()
+    _print_applied(holder.renew(store, account, certificate_no, days=days, now=runtime.now))
+
+
+def _print_applied(result: dict) -> None:
+    runtime = rt()
+    shown = result["valid_until"][:16].replace("T", " ")
+    runtime.emit(result, runtime.t("annotation_applied", annotation_no=result["annotation_no"], valid_until=shown))
+
+
+def download(
+    certificate_no: Annotated[str, typer.Argument(help="Certificate number.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Where to write the PDF "
+                                                   "(default: ./<certificate_no>.pdf).")] = None,
+) -> None:
+    """Save the signed PDF of your certificate (needs a completed, unexpired annotation, unless exempt)."""
+    import hashlib
+
+    from certcli import holder
+    from certcli.secure_files import write_public
+
+    runtime = rt()
+    store, account = _holder()
+    pdf, annotation = holder.document_for_download(store, account, certificate_no, runtime.now)
+    target = output or Path(f"{certificate_no}.pdf")
+    write_public(target, pdf)
+    runtime.emit({"certificate_no": certificate_no, "path": str(target), "bytes": len(pdf),
+                  "sha256": hashlib.sha256(pdf).hexdigest(), "annotation_no": annotation["annotation_no"],
+                  "valid_until": annotation["valid_until"]},
+                 runtime.t("downloaded", path=target))

@@ -1,0 +1,110 @@
+"""The demo: every step a real user takes, run as real certcli commands in a
+throwaway home, each shown before it runs.  It doubles as an end-to-end check."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from importlib.resources import files
+from pathlib import Path
+from typing import Callable
+
+HOLDER = {"name": "王小明", "id_number": "110101199003074477"}
+CERTIFICATE_NO = "2022ECO110100001"
+EXEMPT_NO = "2019TAX310100003"
+
+_STEPS_ZH = {
+    "init": "管理员初始化：数据库、根证书与人社部电子印章密钥（私钥加密保存）",
+    "issue": "管理员导入证书名单（含一行错误数据：按行号报告，其余照常导入）",
+    "register": "持证人员用取得证书时的证件注册",
+    "login": "登录", "agree": "阅读并同意服务须知", "list": "查看我的证书",
+    "annotate": "申请证书加注：本人调用，90 天", "pending": "加注完成前下载：证书生成中…",
+    "process": "管理员处理加注申请：生成并签署 PDF", "download": "下载已签名的电子证书",
+    "verify": "验证 PDF：签名、证书链、完整性、证书状态、加注有效期",
+    "trust": "导出公开信任包", "verify_qr": "离线验证二维码内容（仅用信任包）",
+    "lookup": "公开查验：证书编号 + 姓名",
+}
+_STEPS_EN = {
+    "init": "Administrator: create the store, the root CA and the ministry seal key (encrypted at rest)",
+    "issue": "Administrator: import a roster (one bad row is reported by line; the rest is imported)",
+    "register": "Holder registers with the ID document used for the exam",
+    "login": "Log in", "agree": "Read and accept the service terms", "list": "List my certificates",
+    "annotate": "Apply for an annotation: self-use, 90 days", "pending": "Download before it is processed: generating…",
+    "process": "Administrator processes requests: renders and signs PDFs", "download": "Download the signed PDF",
+    "verify": "Verify the PDF: signature, chain, integrity, status, annotation window",
+    "trust": "Export the public trust bundle", "verify_qr": "Verify the QR payload offline, with the bundle only",
+    "lookup": "Public lookup: certificate number + name",
+}
+
+
+class DemoFailed(Exception):
+    pass
+
+
+def run_demo(folder: Path | None, *, lang: str = "en", say: Callable | None = None) -> dict:
+    workdir = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="certcli-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    home = workdir / "home"
+    steps = _STEPS_ZH if lang == "zh" else _STEPS_EN
+    env = dict(os.environ, CERTCLI_HOME=str(home), CERTCLI_KEY_PASSPHRASE="demo passphrase, not for production",
+               CERTCLI_PASSWORD="demo-password-123", CERTCLI_LANG=lang)
+    env.pop("CERTCLI_NOW", None) if "CERTCLI_NOW" not in os.environ else None
+    roster = workdir / "roster.csv"
+    roster.write_bytes(files("certcli.data").joinpath("demo_roster.csv").read_bytes())
+    pdf = workdir / f"{CERTIFICATE_NO}.pdf"
+    bundle = workdir / "trust.pem"
+    log: list[dict] = []
+
+    def step(key: str, *args: str, expect: tuple[int, ...] = (0,)) -> dict:
+        shown = "certcli " + " ".join(args)
+        if say:
+            say(f"\n[bold cyan]▶ {steps[key]}[/]\n[dim]$ {shown}[/]")
+        proc = subprocess.run([sys.executable, "-m", "certcli", *args], env=env, capture_output=True,
+                              text=True, cwd=workdir)
+        if say:
+            out = (proc.stdout + proc.stderr).rstrip()
+            say(out, markup=False) if out else None
+        log.append({"step": key, "command": shown, "exit_code": proc.returncode})
+        if proc.returncode not in expect:
+            raise DemoFailed(f"{shown} exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
+        return proc
+
+    verified = False
+    try:
+        step("init", "admin", "init")
+        step("issue", "admin", "issue", str(roster), expect=(6,))
+        step("register", "register", "--name", HOLDER["name"], "--id-number", HOLDER["id_number"])
+        step("login", "login", "--id-number", HOLDER["id_number"])
+        step("agree", "agree", "--yes")
+        step("list", "list")
+        step("annotate", "annotate", CERTIFICATE_NO, "--scenario", "self-use", "--days", "90")
+        step("pending", "download", CERTIFICATE_NO, "-o", str(pdf), expect=(4,))
+        step("process", "admin", "process")
+        step("download", "download", CERTIFICATE_NO, "-o", str(pdf))
+        step("verify", "verify", str(pdf))
+        step("trust", "admin", "trust", "-o", str(bundle))
+        payload = _qr_payload(pdf)
+        step("verify_qr", "verify", "--qr", payload, "--trust", str(bundle))
+        step("lookup", "verify", "--number", CERTIFICATE_NO, "--name", HOLDER["name"])
+        verified = True
+    except DemoFailed as failure:
+        if say:
+            say(f"[bold red]demo failed:[/] {failure}")
+    finally:
+        if folder is None and verified:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return {"verified": verified, "folder": str(workdir) if folder or not verified else None,
+            "pdf": str(pdf) if folder else None, "steps": log}
+
+
+def _qr_payload(pdf: Path) -> str:
+    from pypdf import PdfReader
+
+    return str(PdfReader(pdf).metadata["/CertcliQR"])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(json.dumps(run_demo(None), ensure_ascii=False, indent=1))
