@@ -51,7 +51,9 @@ def run_demo(folder: Path | None, *, lang: str = "en", say: Callable | None = No
     steps = _STEPS_ZH if lang == "zh" else _STEPS_EN
     env = dict(os.environ, CERTCLI_HOME=str(home), CERTCLI_KEY_PASSPHRASE="demo passphrase, not for production",
                CERTCLI_PASSWORD="demo-password-123", CERTCLI_LANG=lang)
-    env.pop("CERTCLI_NOW", None) if "CERTCLI_NOW" not in os.environ else None
+    # the child processes import the same certcli as this one, installed or not
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
     roster = workdir / "roster.csv"
     roster.write_bytes(files("certcli.data").joinpath("demo_roster.csv").read_bytes())
     pdf = workdir / f"{CERTIFICATE_NO}.pdf"

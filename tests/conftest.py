@@ -68,6 +68,12 @@ class Cli:
         result = self.runner.invoke(app, argv, input=input, env=environ, catch_exceptions=False)
         return Outcome(result.exit_code, result.stdout, result.stderr)
 
+    def holder(self, *args, now=None, **kwargs) -> Outcome:
+        """Log in at ``now`` first (sessions expire after 8 idle hours), then run the command."""
+        login = self("login", "--id-number", HOLDER_ID, now=now)
+        assert login.code == 0, login.out
+        return self(*args, now=now, **kwargs)
+
 
 @pytest.fixture
 def cli(tmp_path) -> Cli:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import typer
 
 from certcli import clock, i18n
-from certcli.errors import EXIT_STORE, EXIT_USAGE, CertcliError, StoreUnwritable
+from certcli.errors import EXIT_BAD_INPUT, EXIT_STORE, EXIT_USAGE, CertcliError, StoreUnwritable
 
 EXIT_INTERNAL = 70  # a bug: reported without a traceback (see README, exit codes)
 
@@ -124,6 +124,7 @@ def handled(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         runtime = rt()
         try:
+            runtime.now  # a bad CERTCLI_NOW is reported before anything is touched
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
@@ -134,6 +135,8 @@ def handled(fn: Callable) -> Callable:
 
             mapped = translate_sqlite_error(error, runtime.home)
             report_error(mapped.code, runtime.t(mapped.code, **mapped.data), mapped.exit_code)
+        except UnicodeError:  # e.g. undecodable bytes in an argument, which reach us as lone surrogates
+            report_error("bad_input", runtime.t("bad_input", field="text encoding"), EXIT_BAD_INPUT)
         except OSError as error:
             mapped = StoreUnwritable(reason=error.strerror or type(error).__name__)
             report_error(mapped.code, runtime.t(mapped.code, **mapped.data), EXIT_STORE)

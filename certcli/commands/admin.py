@@ -270,7 +270,7 @@ def trust(
     keys = keys_of(runtime)
     bundle = keys.trust_bundle_pem()
     if output is not None:
-        output.write_text(bundle, encoding="ascii")
+        output.write_text(bundle, encoding="utf-8")
     if runtime.json:
         runtime.emit({"bundle": bundle, "seals": [_seal_json(s) for s in keys.seals()]})
     elif output is None:
