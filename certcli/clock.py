@@ -16,6 +16,7 @@ def parse_instant(text: str) -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadTime(value=text) from None
+    value = value.replace(microsecond=0)
     return value.replace(tzinfo=CST) if value.tzinfo is None else value
 
 
@@ -23,4 +24,5 @@ def now(environ=os.environ) -> datetime:
     override = environ.get("CERTCLI_NOW")
     if override:
         return parse_instant(override)
-    return datetime.now(CST)
+    # whole seconds: instants are stored, signed and compared at that precision
+    return datetime.now(CST).replace(microsecond=0)

@@ -272,7 +272,8 @@ def verify_pdf(data: bytes, context: Context, now: datetime) -> Verdict:
     entire = result.get("coverage") == "ENTIRE_FILE"
     verdict.add("coverage", entire, "ok" if entire else "uncovered_bytes")
     certified = result.get("certification") and result.get("docmdp") == "NO_CHANGES"
-    unmodified = result.get("modification_level") in (None, "NONE") and result.get("docmdp_ok") is not False
+    # pyHanko's bottom line tolerates an appended /Info edit; "unmodified" does not.
+    unmodified = bool(result.get("unmodified")) and result.get("docmdp_ok") is not False
     verdict.add("certification", bool(certified and unmodified),
                 "ok" if certified and unmodified else ("modified" if certified else "not_certified"))
     verdict.add("signer_chain", result["trusted"], "ok" if result["trusted"] else "untrusted_signer")

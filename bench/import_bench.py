@@ -1,0 +1,91 @@
+"""1. Roster import: certcli's import_roster vs raw sqlite3 executemany of the same rows.
+
+Each import runs in a fresh process (bench/child.py) so that its peak RSS is its
+own.  CSV generation and building the raw baseline's tuples are not timed.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bench.common import NOW, Figure, log, run_child
+from bench.rosters import INSERT_COLUMNS, write_roster
+
+RATIO_TARGET = 0.50
+
+
+# ----------------------------------------------------------------- child processes
+
+def import_child(home: str, roster: str) -> dict:
+    """Child: certcli's import of ``roster`` into a new store at ``home``."""
+    from certcli import issuance
+    from certcli.render import check_text_renderable
+    from certcli.store import open_store
+
+    store = open_store(Path(home), create=True)
+    start = time.perf_counter()
+    report = issuance.import_roster(store, Path(roster), now=NOW, check_text=check_text_renderable)
+    seconds = time.perf_counter() - start
+    store.close()
+    return {"seconds": seconds, "rows": report.rows, "inserted": report.inserted, "rejected": report.rejected}
+
+
+def raw_child(home: str, count: int) -> dict:
+    """Child: the same rows, already parsed, inserted with one executemany in one transaction."""
+    from bench.rosters import insert_tuple, row
+    from certcli.store import open_store
+
+    store = open_store(Path(home), create=True)
+    rows = [insert_tuple(row(i)) for i in range(count)]
+    sql = (f"INSERT INTO certificates ({', '.join(INSERT_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
+    start = time.perf_counter()
+    store.conn.execute("BEGIN")
+    store.conn.executemany(sql, rows)
+    store.conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    inserted = store.conn.execute("SELECT count(*) FROM certificates").fetchone()[0]
+    store.close()
+    return {"seconds": seconds, "rows": count, "inserted": inserted}
+
+
+# ----------------------------------------------------------------- parent
+
+def _label(count: int) -> str:
+    return f"{count // 1_000_000}M" if count >= 1_000_000 else f"{count // 1000}k"
+
+
+def bench_size(workdir: Path, count: int) -> tuple[list[Figure], Path]:
+    label = _label(count)
+    roster = workdir / f"roster-{label}.csv"
+    start = time.perf_counter()
+    write_roster(roster, count)
+    log(f"import: generated {roster.name} ({roster.stat().st_size / 2**20:.0f} MiB) "
+        f"in {time.perf_counter() - start:.1f}s (not measured)")
+    home = workdir / f"home-import-{label}"
+    log(f"import: certcli import_roster, {count:,} rows (fresh process)")
+    ours = run_child("bench.import_bench:import_child", home=str(home), roster=str(roster))
+    if ours["inserted"] != count or ours["rejected"]:
+        raise RuntimeError(f"import of {roster} stored {ours['inserted']} rows, rejected {ours['rejected']}")
+    log(f"import: raw sqlite3 executemany, {count:,} rows (fresh process)")
+    raw = run_child("bench.import_bench:raw_child", home=str(workdir / f"home-raw-{label}"), count=count)
+    ours_rate, raw_rate = count / ours["seconds"], count / raw["seconds"]
+    ratio = ours_rate / raw_rate
+    section = "1 import"
+    figures = [
+        Figure(section, f"import_roster {label} rows", ours_rate, "rows/s", note=f"{ours['seconds']:.1f} s"),
+        Figure(section, f"import_roster {label} peak RSS", ours["maxrss_mib"], "MiB"),
+        Figure(section, f"raw executemany {label} rows", raw_rate, "rows/s", note=f"{raw['seconds']:.1f} s"),
+        Figure(section, f"ours/raw {label}", ratio * 100, "%", f">= {RATIO_TARGET:.0%}", ratio >= RATIO_TARGET),
+    ]
+    return figures, home
+
+
+def run(workdir: Path, sizes: list[int]) -> tuple[list[Figure], Path]:
+    """Returns the figures and the home holding the largest import (for the query bench)."""
+    figures: list[Figure] = []
+    home = None
+    for count in sizes:
+        size_figures, home = bench_size(workdir, count)
+        figures += size_figures
+    return figures, home
