@@ -62,7 +62,7 @@ class Cli:
     def __call__(self, *args, input=None, now=None, env=None, json_mode=True, lang="en") -> Outcome:
         argv = [str(a) for a in args]
         argv = hoist_global_options((["--json"] if json_mode else []) + ["--lang", lang] + argv)
-        environ = {"CERTCLI_HOME": str(self.home), "CERTCLI_NOW": now or self.now,
+        environ = {"CERTCLI_HOME": str(self.home), "CERTCLI_NOW": now or self.now or "",
                    "CERTCLI_KEY_PASSPHRASE": PASSPHRASE, "CERTCLI_PASSWORD": PASSWORD}
         environ.update(env or {})
         result = self.runner.invoke(app, argv, input=input, env=environ, catch_exceptions=False)
