@@ -137,8 +137,23 @@ def _v1(db: sqlite_utils.Database) -> None:
         )""")
 
 
+def _v2_audit(db: sqlite_utils.Database) -> None:
+    """A hash-chained, append-only audit log (see certcli.audit)."""
+    db.execute("""
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT,
+            details TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""")
+
+
 # Forward migrations, in order; index + 1 is the schema version each produces.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_audit]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
