@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from certcli import rules
+from certcli import audit, rules
 from certcli.errors import (
     AccountLocked,
     AlreadyRegistered,
@@ -101,6 +101,8 @@ def register(store: Store, *, id_type: str, id_number: str, name: str, password:
             "INSERT INTO accounts (id_type, id_number, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
             (id_type, id_number, name, password_hash, iso(now)),
         )
+        audit.append(conn, now=now, actor=f"holder:{cursor.lastrowid}", action="register",
+                     subject=rules.mask_id_number(id_number))
     return Account(cursor.lastrowid, id_type, id_number, name, None)
 
 
@@ -129,6 +131,8 @@ def login(store: Store, home: Path, *, id_number: str, password: str, now: datet
             )
             error = BadCredentials(attempts_left=rules.MAX_FAILED_LOGINS - failed) if locked_until is None \
                 else AccountLocked(until=locked_until)
+            audit.append(conn, now=now, actor=f"holder:{row['id']}", action="login_failed",
+                         locked=locked_until is not None)
         else:
             error = None
             conn.execute("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = ?", (row["id"],))
@@ -137,6 +141,7 @@ def login(store: Store, home: Path, *, id_number: str, password: str, now: datet
                 "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
                 (_token_hash(token), row["id"], iso(now), iso(now)),
             )
+            audit.append(conn, now=now, actor=f"holder:{row['id']}", action="login")
     if error is not None:  # raised after COMMIT so the failure count is kept
         raise error
     write_private(Path(home) / SESSION_FILENAME, json.dumps({"token": token}).encode())
@@ -215,6 +220,7 @@ def publish_terms(store: Store, *, text_zh: str, text_en: str, now: datetime) ->
             "INSERT INTO terms (version, text_zh, text_en, published_at) VALUES (?, ?, ?, ?)",
             (version, text_zh, text_en, iso(now)),
         )
+        audit.append(conn, now=now, actor="admin", action="terms_published", version=version)
     return version
 
 
@@ -225,6 +231,7 @@ def accept_terms(store: Store, account: Account, now: datetime) -> int:
             "UPDATE accounts SET terms_version = ?, terms_accepted_at = ? WHERE id = ?",
             (version, iso(now), account.id),
         )
+        audit.append(conn, now=now, actor=f"holder:{account.id}", action="terms_accepted", version=version)
     return version
 
 

@@ -41,6 +41,7 @@ def _register_commands() -> None:
 
     for module in (account, certificates, verify, demo):
         module.register(app)
+    admin.register_groups()
     app.add_typer(admin.app, name="admin")
 
 

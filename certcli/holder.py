@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from certcli import rules
+from certcli import audit, rules
 from certcli.accounts import Account
 from certcli.errors import (
     AnnotationExpired,
@@ -133,10 +133,12 @@ def apply_annotation(store: Store, account: Account, certificate_no: str, *, sce
         if _is_exempt(cert):
             raise AnnotationNotNeeded(certificate_no=certificate_no)
         existing = annotations_of(store, cert["id"])
-        if any(rules.annotation_state(_record(a), now) == rules.PENDING for a in existing):
-            raise AnnotationPending(certificate_no=certificate_no)
+        # The quota first: when the window is full that is the refusal that matters,
+        # whether or not another application is still pending.
         rules.check_quota([parse_day(a["applied_day"]) for a in existing
                            if a["status"] in rules.COUNTED_STATUSES], today)
+        if any(rules.annotation_state(_record(a), now) == rules.PENDING for a in existing):
+            raise AnnotationPending(certificate_no=certificate_no)
         until = rules.valid_until(today, days)
         cursor = conn.execute(
             "INSERT INTO annotations (certificate_id, account_id, kind, scenario, days, applied_at, applied_day, "
@@ -145,6 +147,8 @@ def apply_annotation(store: Store, account: Account, certificate_no: str, *, sce
         )
         number = annotation_number(today, cursor.lastrowid)
         conn.execute("UPDATE annotations SET annotation_no = ? WHERE id = ?", (number, cursor.lastrowid))
+        audit.append(conn, now=now, actor=f"holder:{account.id}", action="annotate", subject=certificate_no,
+                     annotation_no=number, scenario=scenario, days=days)
     return {"certificate_no": certificate_no, "annotation_no": number, "status": "pending", "scenario": scenario,
             "days": days, "applied_day": today.isoformat(), "valid_until": iso(until),
             "last_usable_day": rules.last_usable_day(today, days).isoformat()}
@@ -178,7 +182,10 @@ def document_for_download(store: Store, account: Account, certificate_no: str, n
         if summary["state"] == rules.EXPIRED:
             raise AnnotationExpired(certificate_no=certificate_no, valid_until=summary["valid_until"])
         raise AnnotationRequired(certificate_no=certificate_no)
-    return _document(store, usable["document_sha256"]), usable
+    pdf = _document(store, usable["document_sha256"])
+    audit.record(store, now=now, actor=f"holder:{account.id}", action="download", subject=certificate_no,
+                 annotation_no=usable["annotation_no"])
+    return pdf, usable
 
 
 def _exempt_document(store: Store, account: Account, cert: dict, now: datetime) -> tuple[bytes, dict]:
@@ -187,6 +194,8 @@ def _exempt_document(store: Store, account: Account, cert: dict, now: datetime) 
         copies = annotations_of(store, cert["id"], kind="exempt_copy")
         done = [c for c in copies if c["status"] == "completed"]
         if done:
+            audit.append(conn, now=now, actor=f"holder:{account.id}", action="download",
+                         subject=cert["certificate_no"], annotation_no=done[-1]["annotation_no"])
             return _document(store, done[-1]["document_sha256"]), done[-1]
         if not any(c["status"] == "pending" for c in copies):
             today = rules.cst_day(now)

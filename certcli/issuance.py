@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from certcli import rules
+from certcli import audit, rules
 from certcli.errors import CertificateRevoked, NotFound
 from certcli.roster import Roster, RosterRow, RowError
 from certcli.store import Store, iso
@@ -131,6 +131,9 @@ def _flush(store, batch, report, imported_at, dry_run, seen_in_dry_run, on_rejec
             for r in fresh.values()
         ])
         inserted = conn.total_changes - before
+        audit.append(conn, now=datetime.fromisoformat(imported_at), actor="admin", action="issue",
+                     subject=report.path.rsplit("/", 1)[-1], lines=f"{batch[0].line}-{batch[-1].line}",
+                     inserted=inserted)
         report.inserted += inserted
         report.already_present += len(fresh) - inserted  # a concurrent import stored them first
 
@@ -148,6 +151,7 @@ def revoke(store: Store, certificate_no: str, *, reason: str | None, now: dateti
         )
         conn.execute("INSERT INTO revocations (certificate_id, revoked_at, reason) VALUES (?, ?, ?)",
                      (row["id"], iso(now), reason))
+        audit.append(conn, now=now, actor="admin", action="revoke", subject=certificate_no, reason=reason)
         # Nothing pending may be completed for a revoked certificate.
         conn.execute("UPDATE annotations SET status = 'cancelled', failure_reason = 'certificate_revoked' "
                      "WHERE certificate_id = ? AND status = 'pending'", (row["id"],))

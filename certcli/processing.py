@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from certcli import catalog, rules
+from certcli import audit, catalog, rules
 from certcli.store import Store, iso, parse_instant
 
 WRITE_BATCH = 100
@@ -213,4 +213,7 @@ def _store_results(store: Store, batch: list[tuple], report: ProcessReport, now:
             changed = conn.execute(
                 "UPDATE annotations SET status = 'completed', completed_at = ?, document_sha256 = ? "
                 "WHERE id = ? AND status = 'pending'", (iso(now), digest, annotation_id)).rowcount
+            if changed:
+                audit.append(conn, now=now, actor="admin", action="process", subject=str(annotation_id),
+                             document_sha256=digest)
             report.completed += changed

@@ -12,6 +12,13 @@ app = typer.Typer(help="Administrator commands (发证机构): keys, rosters, re
 KEYS_DIRNAME = "keys"
 
 
+def register_groups() -> None:
+    """Sub-groups that live in their own modules."""
+    from certcli.commands import audit
+
+    audit.register(app)
+
+
 def _command(name: str):
     def decorate(fn):
         app.command(name)(handled(fn))
