@@ -8,6 +8,7 @@ read, tested and reused on their own.  Violations raise the typed errors of
 from __future__ import annotations
 
 import re
+from operator import mul
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable
@@ -140,7 +141,7 @@ _OTHER_ID = re.compile(r"^[A-Z0-9][A-Z0-9\-]{3,23}$")
 
 def resident_id_check_char(first17: str) -> str:
     """GB 11643 check character (ISO 7064 MOD 11-2)."""
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS))
+    total = sum(map(mul, map(int, first17), _ID_WEIGHTS))
     return _ID_CHECK[total % 11]
 
 
