@@ -33,6 +33,10 @@ def write_public(path: Path, data: bytes) -> None:
     if path.is_dir():
         raise IsADirectoryError(21, "Is a directory", str(path))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
