@@ -136,6 +136,7 @@ def download(
 ) -> None:
     """Save the signed PDF of your certificate (needs a completed, unexpired annotation, unless exempt)."""
     import hashlib
+    import re
 
     from certcli import holder
     from certcli.secure_files import write_public
@@ -143,7 +144,8 @@ def download(
     runtime = rt()
     store, account = _holder()
     pdf, annotation = holder.document_for_download(store, account, certificate_no, runtime.now)
-    target = output or Path(f"{certificate_no}.pdf")
+    # the default name is built from the number: never let it climb out of the current folder
+    target = output or Path(re.sub(r"[^A-Za-z0-9_-]", "_", certificate_no) + ".pdf")
     write_public(target, pdf)
     runtime.emit({"certificate_no": certificate_no, "path": str(target), "bytes": len(pdf),
                   "sha256": hashlib.sha256(pdf).hexdigest(), "annotation_no": annotation["annotation_no"],
