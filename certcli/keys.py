@@ -179,11 +179,29 @@ def _info_from_cert(cert: x509.Certificate, seal_id: str, status: str,
 
 # --------------------------------------------------------------------------- store
 
+# scrypt N=2^15, r=8: 32 MiB and ~100 ms per guess, paid once per process that unlocks keys
+KDF_COST = {"n": 2**15, "r": 8, "p": 1}
+
+
 class IssuerKeys:
     def __init__(self, keys_dir: Path):
         self.dir = Path(keys_dir)
         self._manifest_cache: dict | None = None
         self._cert_cache: dict[str, x509.Certificate] = {}
+        self._new_kdf: dict | None = None          # during init, before the manifest exists
+        self._stretched: dict[bytes, bytes] = {}
+
+    def _stretch(self, passphrase: bytes) -> bytes:
+        """scrypt the passphrase before PKCS#8 sees it: cryptography's PKCS#8 encryption
+        uses PBKDF2 with only 2048 iterations, too cheap against offline guessing."""
+        params = self._new_kdf or (self._manifest().get("kdf") if self.exists() else None)
+        if params is None:  # a keys folder made before the KDF was added
+            return passphrase
+        if passphrase not in self._stretched:
+            derived = hashlib.scrypt(passphrase, salt=bytes.fromhex(params["salt"]), n=params["n"],
+                                     r=params["r"], p=params["p"], maxmem=128 * 2**20, dklen=32)
+            self._stretched[passphrase] = derived.hex().encode()
+        return self._stretched[passphrase]
 
     # -- manifest ------------------------------------------------------------
     def exists(self) -> bool:
@@ -225,7 +243,7 @@ class IssuerKeys:
         except OSError as exc:
             raise KeyProblem(reason="key_unreadable", file=file_name) from exc
         try:
-            key = serialization.load_pem_private_key(data, password=passphrase)
+            key = serialization.load_pem_private_key(data, password=self._stretch(passphrase))
         except (TypeError, ValueError) as exc:   # bad/empty passphrase, or not encrypted
             if data.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----"):
                 raise WrongPassphrase() from exc
@@ -238,7 +256,7 @@ class IssuerKeys:
                         passphrase: bytes) -> tuple[str, str]:
         kid = key_id_of(key.public_key())
         key_file, cert_file = f"{prefix}-{kid}.key.pem", f"{prefix}-{kid}.cert.pem"
-        write_private(self.dir / key_file, _encrypt(key, passphrase))
+        write_private(self.dir / key_file, _encrypt(key, self._stretch(passphrase)))
         write_private(self.dir / cert_file, cert.public_bytes(serialization.Encoding.PEM))
         return key_file, cert_file
 
@@ -256,6 +274,7 @@ class IssuerKeys:
         now = _aware(now)
         ensure_private_dir(self.dir)
         os.chmod(self.dir, 0o700)                # also if it existed with a wider mode
+        self._new_kdf = {"name": "scrypt", "salt": os.urandom(16).hex(), **KDF_COST}
         root_key = ec.generate_private_key(ec.SECP256R1())
         root_subject = _name(root_name, root_name)
         not_before = now - BACKDATE
@@ -264,11 +283,14 @@ class IssuerKeys:
                                 not_before=not_before, not_after=_add_years(not_before, ROOT_YEARS),
                                 ca=True, issuer_public_key=root_key.public_key())
         key_file, cert_file = self._write_key_pair("root", root_key, root_cert, passphrase)
-        manifest = {"version": 1, "seals": [],
+        manifest = {"version": 1, "seals": [], "kdf": self._new_kdf,
                     "root": {"key_id": key_id_of(root_key.public_key()), "name": root_name,
                              "key_file": key_file, "cert_file": cert_file}}
-        return self._add_seal(manifest, root_key, MINISTRY_SEAL_ID, MINISTRY_SEAL_NAME,
-                              passphrase, now)
+        try:
+            return self._add_seal(manifest, root_key, MINISTRY_SEAL_ID, MINISTRY_SEAL_NAME,
+                                  passphrase, now)
+        finally:
+            self._new_kdf = None
 
     def _add_seal(self, manifest: dict, root_key, seal_id: str, name: str,
                   passphrase: bytes, now: datetime) -> SealInfo:
