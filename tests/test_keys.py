@@ -59,7 +59,9 @@ def test_private_keys_encrypted_at_rest(keys):
         assert b"BEGIN PRIVATE KEY" not in data and b"BEGIN EC PRIVATE KEY" not in data
         with pytest.raises(TypeError):
             serialization.load_pem_private_key(data, password=None)
-        key = serialization.load_pem_private_key(data, password=PASS)
+        with pytest.raises(ValueError):  # the passphrase alone is not the key: it is scrypt-stretched first
+            serialization.load_pem_private_key(data, password=PASS)
+        key = serialization.load_pem_private_key(data, password=keys._stretch(PASS))
         assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
 
 
