@@ -46,6 +46,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "store_missing": ("尚未初始化：请先运行 certcli admin init（数据目录 {path}）。",
                       "No store here yet: run certcli admin init first (store {path})."),
     "store_unwritable": ("无法写入数据目录：{reason}", "Cannot write to the store: {reason}"),
+    "file_error": ("无法读写文件 {path}：{reason}", "Cannot read or write {path}: {reason}"),
     "key_problem": ("签发密钥问题：{reason}", "Signing key problem: {reason}"),
     "not_a_certcli_qr": ("这不是 certcli 证书二维码。", "This is not a certcli certificate QR code."),
     "qr_signature_invalid": ("二维码签名无效：内容被篡改或伪造。", "The QR signature is invalid: altered or forged."),

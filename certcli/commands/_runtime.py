@@ -138,8 +138,12 @@ def handled(fn: Callable) -> Callable:
         except UnicodeError:  # e.g. undecodable bytes in an argument, which reach us as lone surrogates
             report_error("bad_input", runtime.t("bad_input", field="text encoding"), EXIT_BAD_INPUT)
         except OSError as error:
-            mapped = StoreUnwritable(reason=error.strerror or type(error).__name__)
-            report_error(mapped.code, runtime.t(mapped.code, **mapped.data), EXIT_STORE)
+            reason = error.strerror or type(error).__name__
+            if _inside(error.filename, runtime.home) or error.filename is None:
+                mapped = StoreUnwritable(reason=reason)
+                report_error(mapped.code, runtime.t(mapped.code, **mapped.data), EXIT_STORE)
+            report_error("file_error", runtime.t("file_error", path=error.filename, reason=reason), EXIT_BAD_INPUT,
+                         {"reason": reason})
         except KeyboardInterrupt:
             raise typer.Exit(130)
         except Exception as error:  # noqa: BLE001 - the boundary of last resort
@@ -149,6 +153,15 @@ def handled(fn: Callable) -> Callable:
             runtime.close()
 
     return wrapper
+
+
+def _inside(filename, folder: Path) -> bool:
+    if not filename:
+        return False
+    try:
+        return Path(os.fsdecode(filename)).resolve().is_relative_to(Path(folder).resolve())
+    except (OSError, ValueError):
+        return False
 
 
 def read_secret(kind: str, *, from_stdin: bool, confirm: bool = False) -> str:
