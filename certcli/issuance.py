@@ -19,7 +19,8 @@ from certcli.store import Store, iso
 BATCH_SIZE = 5000
 MAX_REPORTED_REJECTS = 1000
 _COLUMNS = ("certificate_no", "name", "id_type", "id_number", "qualification", "level", "specialty",
-            "issued_on", "issuer", "seal", "seal_id", "region", "approval_no", "photo", "imported_at")
+            "issued_on", "issuer", "seal", "seal_id", "region", "approval_no", "photo", "imported_at",
+            "kind", "birth_date", "mobile", "email", "exam_pass_year")
 _INSERT = (f"INSERT OR IGNORE INTO certificates ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_COLUMNS))})")
 _LOOKUP_CHUNK = 900  # below SQLite's 999 host-parameter limit
@@ -127,7 +128,8 @@ def _flush(store, batch, report, imported_at, dry_run, seen_in_dry_run, on_rejec
         before = conn.total_changes
         conn.executemany(_INSERT, [
             (r.certificate_no, r.name, r.id_type, r.id_number, r.qualification, r.level, r.specialty,
-             r.issued_on.isoformat(), r.issuer, r.seal, r.seal_id, r.region, r.approval_no, r.photo, imported_at)
+             r.issued_on.isoformat(), r.issuer, r.seal, r.seal_id, r.region, r.approval_no, r.photo, imported_at,
+             r.kind, r.birth_date, r.mobile, r.email, r.exam_pass_year)
             for r in fresh.values()
         ])
         inserted = conn.total_changes - before
@@ -164,8 +166,10 @@ def stats(store: Store, now: datetime) -> dict:
     by_qualification = store.all(
         "SELECT qualification, status, count(*) AS n FROM certificates GROUP BY qualification, status "
         "ORDER BY qualification, status")
-    pending = store.all("SELECT applied_at FROM annotations WHERE status = 'pending' ORDER BY applied_at")
-    overdue = [p for p in pending if rules.is_overdue(datetime.fromisoformat(p["applied_at"]), now)]
+    pending = store.one("SELECT count(*) AS n, min(applied_at) AS oldest FROM annotations WHERE status = 'pending'")
+    # instants are stored in CST ISO form, so text order is time order (R4: overdue after 24 h)
+    overdue = store.one("SELECT count(*) AS n FROM annotations WHERE status = 'pending' AND applied_at < ?",
+                        (iso(now - rules.PROCESSING_PROMISE),))
     annotations = {r["status"]: r["n"] for r in store.all(
         "SELECT status, count(*) AS n FROM annotations WHERE kind = 'annotation' GROUP BY status")}
     return {
@@ -173,8 +177,8 @@ def stats(store: Store, now: datetime) -> dict:
                          "revoked": by_status.get("revoked", 0)},
         "by_qualification": by_qualification,
         "annotations": annotations,
-        "pending": len(pending),
-        "overdue": len(overdue),
-        "oldest_pending_at": pending[0]["applied_at"] if pending else None,
+        "pending": pending["n"],
+        "overdue": overdue["n"],
+        "oldest_pending_at": pending["oldest"],
         "accounts": store.one("SELECT count(*) AS n FROM accounts")["n"],
     }

@@ -162,6 +162,9 @@ def process_pending(
 ) -> ProcessReport:
     jobs = pending_jobs(store, limit)
     report = ProcessReport(pending=len(jobs), failures=[])
+    from certcli.member_documents import process_member_documents
+
+    process_member_documents(store, keys_dir, passphrase, now=now, report=report)  # membership e-certificates
     if not jobs:
         return report
     workers = workers or os.cpu_count() or 1
@@ -204,6 +207,8 @@ def _store_results(store: Store, batch: list[tuple], report: ProcessReport, now:
                 conn.execute("UPDATE annotations SET status = 'failed', failure_reason = ? "
                              "WHERE id = ? AND status = 'pending'", (failure, annotation_id))
                 report.failed += 1
+                audit.append(conn, now=now, actor="admin", action="process_failed", subject=str(annotation_id),
+                             reason=failure)
                 if len(report.failures) < 100:
                     report.failures.append({"annotation_id": annotation_id, "reason": failure})
                 continue
