@@ -17,8 +17,10 @@ def main() -> None:
     module_name, function_name = target.split(":")
     function = getattr(importlib.import_module(module_name), function_name)
     result = function(**kwargs)
-    # Linux reports ru_maxrss in KiB.
-    result["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["maxrss_mib"] = own.ru_maxrss / 1024  # Linux reports KiB
+    # CPU seconds of this process and its (worker) children: with wall time, shows contention.
+    result["cpu_seconds"] = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
     sys.stdout.write(CHILD_MARK + json.dumps(result) + "\n")
 
 

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
+# Where child processes import certcli and bench from, and keep their bytecode (see use_snapshot).
+SOURCE = REPO
+PYCACHE: Path | None = None
 NOW_ISO = "2026-03-01T10:00:00+08:00"
 NOW = datetime.fromisoformat(NOW_ISO)
 PASSPHRASE = "bench passphrase, not for production"
@@ -30,41 +33,68 @@ def log(message: str) -> None:
 
 def median_ms(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
     """Median wall time of ``fn()`` in milliseconds, after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    samples = []
+    return interleaved_ms({"fn": fn}, runs, warmup)["fn"]
+
+
+def interleaved_ms(fns: dict[str, Callable[[], object]], runs: int, warmup: int = 1) -> dict[str, float]:
+    """Median wall time (ms) of each function, timed in turns (A B C A B C ...).
+
+    Figures that are compared with each other are measured interleaved, so that a
+    change in machine load during the run affects all of them alike.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1000
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(times) * 1000 for name, times in samples.items()}
 
 
 def base_env(pycache: Path | None = None, **extra: str) -> dict:
-    """Environment for child processes: the repo importable, bytecode cached.
+    """Environment for child processes: certcli and bench importable from SOURCE.
 
-    This machine exports PYTHONDONTWRITEBYTECODE=1; an installed certcli has its
-    .pyc files, so cold starts are measured with a bytecode cache kept in
-    ``pycache`` (outside the repository) after one untimed warm-up run.
+    With ``pycache``, bytecode is cached there (outside the repository): this
+    machine exports PYTHONDONTWRITEBYTECODE=1, but an installed certcli has its
+    .pyc files, so cold starts are measured with a cache, after one untimed
+    warm-up run.  Without it, the environment's own setting stands.
     """
     env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE), os.environ.get("PYTHONPATH")]))
     if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(pycache)
     env.update(extra)
     return env
 
 
-def command_ms(argv: list[str], env: dict, runs: int, cwd: Path | None = None,
-               expect: tuple[int, ...] = (0,)) -> float:
-    """Median wall time of a whole command (process start to exit), in ms."""
-    def once() -> None:
+def commands_ms(commands: dict[str, list[str]], env: dict, runs: int, cwd: Path | None = None,
+                expect: tuple[int, ...] = (0,)) -> dict[str, float]:
+    """Median wall time (ms) of whole commands (process start to exit), run in turns."""
+    def once(argv: list[str]) -> None:
         proc = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if proc.returncode not in expect:
             raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode()[-400:]}")
 
-    return median_ms(once, runs, warmup=1)
+    return interleaved_ms({label: (lambda argv=argv: once(argv)) for label, argv in commands.items()}, runs)
+
+
+def use_snapshot(folder: Path, pycache: Path) -> Path:
+    """Copy certcli/ and bench/ to ``folder`` and run every child from that copy, so a
+    run measures one version of the code even while the working tree is being edited.
+    Children cache their bytecode in ``pycache``."""
+    global SOURCE, PYCACHE
+    import shutil
+
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "results.json")
+    for package in ("certcli", "bench"):
+        shutil.copytree(REPO / package, folder / package, ignore=ignore)
+    sys.path.insert(0, str(folder))   # the parent's own lazy certcli imports too
+    SOURCE, PYCACHE = folder, pycache
+    return folder
 
 
 def run_cli(args: list[str], env: dict, cwd: Path | None = None, expect: tuple[int, ...] = (0,)) -> str:
@@ -81,10 +111,11 @@ def run_child(target: str, **kwargs) -> dict:
     """Run ``module:function(**kwargs)`` in a fresh Python process (bench/child.py).
 
     The function returns a JSON-able dict; the child adds ``maxrss_mib``, its
-    peak resident set size read at the very end.
+    peak resident set size read at the very end, and ``cpu_seconds`` (its own
+    and its children's user + system time, over the whole child).
     """
     argv = [sys.executable, "-m", "bench.child", target, json.dumps(kwargs)]
-    proc = subprocess.run(argv, env=base_env(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.run(argv, env=base_env(PYCACHE), cwd=SOURCE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith(CHILD_MARK)]
     if proc.returncode != 0 or not lines:
@@ -118,6 +149,9 @@ def format_value(value: float | None, unit: str) -> str:
         return "n/a"
     if unit in ("rows/s", "docs/s"):
         return f"{value:,.0f} {unit}"
-    if unit in ("x", "%"):
-        return f"{value:.2f}{unit}" if unit == "x" else f"{value:.0f}%"
-    return f"{value:,.1f} {unit}"
+    if unit == "x":
+        return f"{value:.2f}x"
+    if unit == "%":
+        return f"{value:.0f}%"
+    digits = 3 if abs(value) < 1 else 2 if abs(value) < 10 else 1
+    return f"{value:,.{digits}f} {unit}"

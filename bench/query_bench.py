@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench.common import NOW, NOW_ISO, PASSPHRASE, PASSWORD, Figure, base_env, command_ms, log, median_ms, run_child
+from bench.common import (NOW, NOW_ISO, PASSPHRASE, PASSWORD, Figure, base_env, commands_ms, interleaved_ms, log,
+                          run_child)
 from bench.rosters import certificate_numbers, holder_of_rows, person
 
 TARGET_MS = 50.0
@@ -35,13 +36,12 @@ def query_child(home: str, holder: int, runs: int) -> dict:
     def info_path():
         return holder_ops.describe(store, holder_ops.own_certificate(store, account, numbers[0]), NOW)
 
-    found = len(list_path())
+    times = interleaved_ms({"holder_certificates": lambda: holder_ops.holder_certificates(store, account),
+                            "list": list_path, "info": info_path}, runs)
     result = {
-        "certificates_found": found,
+        "certificates_found": len(list_path()),
         "total_certificates": store.conn.execute("SELECT count(*) FROM certificates").fetchone()[0],
-        "holder_certificates_ms": median_ms(lambda: holder_ops.holder_certificates(store, account), runs),
-        "list_ms": median_ms(list_path, runs),
-        "info_ms": median_ms(info_path, runs),
+        **{f"{name}_ms": ms for name, ms in times.items()},
     }
     store.close()
     return result
@@ -68,9 +68,9 @@ def run(home: Path, rows: int, runs: int, cli_runs: int, pycache: Path) -> list[
     env = base_env(pycache, CERTCLI_HOME=str(home), CERTCLI_NOW=NOW_ISO, CERTCLI_KEY_PASSPHRASE=PASSPHRASE,
                    CERTCLI_PASSWORD=PASSWORD)
     number = certificate_numbers(holder)[0]
-    for label, args in (("list", ["list"]), ("info", ["info", number])):
-        log(f"query: certcli {label} cold on {home.name}, median of {cli_runs}")
-        ms = command_ms([sys.executable, "-m", "certcli", *args], env, cli_runs)
-        figures.append(Figure(section, f"certcli {label} cold ({scale} stored)", ms, "ms",
-                              note="whole process"))
+    log(f"query: certcli list and info cold on {home.name}, median of {cli_runs}")
+    cold = commands_ms({"list": [sys.executable, "-m", "certcli", "list"],
+                        "info": [sys.executable, "-m", "certcli", "info", number]}, env, cli_runs)
+    figures += [Figure(section, f"certcli {label} cold ({scale} stored)", ms, "ms", note="whole process")
+                for label, ms in cold.items()]
     return figures

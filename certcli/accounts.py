@@ -110,7 +110,8 @@ def _find_account(store: Store, id_type: str | None, id_number: str) -> dict | N
     number = (id_number or "").strip().upper()
     if id_type:
         return store.one("SELECT * FROM accounts WHERE id_type = ? AND id_number = ?", (id_type, number))
-    rows = store.all("SELECT * FROM accounts WHERE id_number = ?", (number,))
+    # members log in with --cert-number, which forces the initial-password change
+    rows = store.all("SELECT * FROM accounts WHERE id_number = ? AND id_type != 'member'", (number,))
     return rows[0] if len(rows) == 1 else None
 
 

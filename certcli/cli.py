@@ -37,9 +37,9 @@ def root(
 
 
 def _register_commands() -> None:
-    from certcli.commands import account, admin, certificates, demo, verify
+    from certcli.commands import account, admin, certificates, demo, member, paper, scope, verify
 
-    for module in (account, certificates, verify, demo):
+    for module in (account, certificates, verify, demo, member, paper, scope):
         module.register(app)
     admin.register_groups()
     app.add_typer(admin.app, name="admin")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from certcli import audit, rules
+from certcli import audit, regions, rules
 from certcli.accounts import Account
 from certcli.errors import (
     AnnotationExpired,
@@ -36,7 +36,7 @@ def holder_certificates(store: Store, account: Account) -> list[dict]:
     corrected name means registering again with the corrected details)."""
     return store.all(
         f"SELECT {_CERT_COLUMNS} FROM certificates WHERE id_type = ? AND id_number = ? AND name = ? "
-        "ORDER BY issued_on, certificate_no",
+        "AND kind != 'membership' ORDER BY issued_on, certificate_no",
         (account.id_type, account.id_number, account.name),
     )
 
@@ -45,7 +45,7 @@ def own_certificate(store: Store, account: Account, certificate_no: str) -> dict
     """Another holder's certificate gets the same answer as a missing one."""
     row = store.one(
         f"SELECT {_CERT_COLUMNS} FROM certificates WHERE certificate_no = ? AND id_type = ? AND id_number = ? "
-        "AND name = ?",
+        "AND name = ? AND kind != 'membership'",  # members use `certcli member`
         (certificate_no, account.id_type, account.id_number, account.name),
     )
     if row is None:
@@ -130,6 +130,7 @@ def apply_annotation(store: Store, account: Account, certificate_no: str, *, sce
         cert = own_certificate(store, account, certificate_no)
         if cert["status"] == "revoked":
             raise CertificateRevoked(certificate_no=certificate_no)
+        regions.require_electronic(store, cert)
         if _is_exempt(cert):
             raise AnnotationNotNeeded(certificate_no=certificate_no)
         existing = annotations_of(store, cert["id"])
@@ -171,6 +172,7 @@ def document_for_download(store: Store, account: Account, certificate_no: str, n
     cert = own_certificate(store, account, certificate_no)
     if cert["status"] == "revoked":
         raise CertificateRevoked(certificate_no=certificate_no)
+    regions.require_electronic(store, cert)
     if _is_exempt(cert):
         return _exempt_document(store, account, cert, now)
     annotations = annotations_of(store, cert["id"])

@@ -10,17 +10,20 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, NamedTuple
 
-from certcli import rules
+from certcli import member_rules, rules
 from certcli.errors import BadRoster, CertcliError
 
 FIELDS = ("certificate_no", "name", "id_type", "id_number", "qualification", "level",
-          "issued_on", "issuer", "seal", "region", "specialty", "approval_no", "photo")
+          "issued_on", "issuer", "seal", "region", "specialty", "approval_no", "photo",
+          # membership certificates (certcli.membership); photo is then the exam-system photo file
+          "kind", "birth_date", "mobile", "email", "exam_pass_year")
 # level may be empty: association qualifications such as 税务师 have none.
 REQUIRED = ("certificate_no", "name", "id_number", "qualification", "issued_on", "issuer")
 
@@ -30,6 +33,9 @@ HEADER_ALIASES = {
     "资格名称": "qualification", "级别": "level", "签发日期": "issued_on", "发证日期": "issued_on",
     "发证机构": "issuer", "颁发单位": "issuer", "印章": "seal", "印章类型": "seal",
     "地区": "region", "省份": "region", "专业": "specialty", "批准文号": "approval_no", "照片": "photo",
+    "exam_photo": "photo", "考试照片": "photo", "类别": "kind", "证书类别": "kind", "出生日期": "birth_date",
+    "手机": "mobile", "手机号": "mobile", "移动电话": "mobile", "电子邮件": "email", "邮箱": "email",
+    "考试通过年度": "exam_pass_year", "考试合格年度": "exam_pass_year",
 }
 ID_TYPE_ALIASES = {
     "居民身份证": "resident_id", "身份证": "resident_id", "护照": "passport",
@@ -62,6 +68,11 @@ class RosterRow(NamedTuple):  # a NamedTuple: a million of them are made per imp
     specialty: str | None = None
     approval_no: str | None = None
     photo: str | None = None
+    kind: str = "qualification"
+    birth_date: str | None = None
+    mobile: str | None = None
+    email: str | None = None
+    exam_pass_year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,7 @@ class Roster:
         self._days: dict[str, date] = {}
         self._seals: dict[tuple[str, str], tuple[str, str]] = {}
         self._text_ok: set[str] = set()
+        self._folder = os.path.abspath(self.path.parent)
 
     @property
     def bytes_read(self) -> int:
@@ -227,7 +239,7 @@ class Roster:
                 if _BAD_CHARS.search(value):
                     raise _Reject("bad_characters", field, "control character or undecodable byte")
         (certificate_no, name, id_type, id_number, qualification, level, issued_text, issuer, seal_text,
-         region, specialty, approval_no, photo) = values
+         region, specialty, approval_no, photo, kind, birth_text, mobile, email, year_text) = values
         for index in _REQUIRED_INDEXES:
             if not values[index]:
                 raise _Reject("missing_value", FIELDS[index])
@@ -247,8 +259,18 @@ class Roster:
                 if value not in self._text_ok:
                     self._check_text(value, field)
                     self._text_ok.add(value)
+        member = member_rules.QUALIFICATION_FIELDS
+        if kind or birth_text or mobile or email or year_text:
+            try:
+                member = member_rules.roster_member_fields(kind, birth_text, mobile, email, year_text, self.today,
+                                                           parse_day)
+            except member_rules.FieldProblem as problem:
+                raise _Reject(*problem.args) from None
+        if photo:  # a file path, kept absolute so that it still resolves after the import
+            photo = os.path.normpath(os.path.join(self._folder, photo))
         return RosterRow(line, certificate_no, name, id_type, id_number, qualification, level, issued_on, issuer,
-                         seal[0], seal[1], region or None, specialty or None, approval_no or None, photo or None)
+                         seal[0], seal[1], region or None, specialty or None, approval_no or None, photo or None,
+                         *member)
 
     def _day(self, text: str) -> date:
         day = self._days.get(text)

@@ -16,7 +16,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
-import sqlite_utils
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily: sqlite-utils costs ~150 ms, and only migrations and exports need it
+    import sqlite_utils
 
 from certcli.errors import StoreCorrupt, StoreMissing, StoreUnwritable
 from certcli.rules import CST
@@ -152,8 +155,114 @@ def _v2_audit(db: sqlite_utils.Database) -> None:
         )""")
 
 
+def _v3_members_regions(db: sqlite_utils.Database) -> None:
+    """Membership e-certificates (certcli.membership), regional issuance policy and
+    paper collection (certcli.regions)."""
+    for column in ("birth_date TEXT", "mobile TEXT", "email TEXT", "exam_pass_year INTEGER"):
+        db.execute(f"ALTER TABLE certificates ADD COLUMN {column}")
+    # partial: members are few next to a million qualification certificates
+    db.execute("CREATE INDEX idx_certificates_members ON certificates (kind, issued_on) "
+               "WHERE kind = 'membership'")
+    db.execute("""
+        CREATE TABLE members (
+            certificate_id INTEGER PRIMARY KEY REFERENCES certificates (id),
+            local_review TEXT NOT NULL DEFAULT 'pending' CHECK (local_review IN ('pending', 'approved', 'rejected')),
+            national_review TEXT NOT NULL DEFAULT 'pending'
+                CHECK (national_review IN ('pending', 'approved', 'rejected')),
+            approved_at TEXT,
+            account_id INTEGER REFERENCES accounts (id),
+            password_state TEXT CHECK (password_state IN ('armed', 'revealed', 'changed')),
+            password_revealed_at TEXT,
+            status_failures INTEGER NOT NULL DEFAULT 0,
+            status_locked_until TEXT,
+            photo_source TEXT CHECK (photo_source IN ('exam', 'verified')),
+            photo_jpeg BLOB,
+            verified_photo_jpeg BLOB,
+            verified_photo_at TEXT,
+            details_confirmed_at TEXT
+        )""")
+    db.execute("CREATE INDEX idx_members_account ON members (account_id)")
+    db.execute("""
+        CREATE TABLE member_reviews (
+            id INTEGER PRIMARY KEY,
+            certificate_id INTEGER NOT NULL REFERENCES certificates (id),
+            stage TEXT NOT NULL CHECK (stage IN ('local', 'national')),
+            decision TEXT NOT NULL CHECK (decision IN ('approved', 'rejected')),
+            reason TEXT,
+            decided_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX idx_member_reviews_certificate ON member_reviews (certificate_id)")
+    db.execute("""
+        CREATE TABLE member_inspections (
+            certificate_id INTEGER NOT NULL REFERENCES certificates (id),
+            year INTEGER NOT NULL,
+            passed INTEGER NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (certificate_id, year)
+        )""")
+    db.execute("""
+        CREATE TABLE member_transfers (
+            id INTEGER PRIMARY KEY,
+            certificate_id INTEGER NOT NULL REFERENCES certificates (id),
+            from_region TEXT,
+            to_region TEXT NOT NULL,
+            transferred_on TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX idx_member_transfers_certificate ON member_transfers (certificate_id)")
+    db.execute("""
+        CREATE TABLE member_documents (
+            id INTEGER PRIMARY KEY,
+            document_no TEXT UNIQUE,
+            certificate_id INTEGER NOT NULL REFERENCES certificates (id),
+            content_key TEXT NOT NULL,
+            reveal TEXT NOT NULL,
+            disclosed TEXT NOT NULL,
+            photo_jpeg BLOB NOT NULL,
+            requested_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'failed')),
+            completed_at TEXT,
+            document_sha256 TEXT REFERENCES documents (sha256),
+            failure_reason TEXT
+        )""")
+    db.execute("CREATE INDEX idx_member_documents_certificate ON member_documents (certificate_id, content_key)")
+    db.execute("CREATE INDEX idx_member_documents_status ON member_documents (status)")
+    db.execute("""
+        CREATE TABLE region_policies (
+            id INTEGER PRIMARY KEY,
+            region TEXT NOT NULL,
+            region_key TEXT NOT NULL,
+            mode TEXT NOT NULL CHECK (mode IN ('electronic', 'paper', 'both')),
+            since TEXT,
+            collection_after_months INTEGER,
+            set_at TEXT NOT NULL,
+            set_by TEXT NOT NULL DEFAULT 'admin'
+        )""")
+    db.execute("CREATE INDEX idx_region_policies_key ON region_policies (region_key)")
+    # Seed 000: Beijing and Guangxi stopped issuing paper certificates.
+    db.execute("INSERT INTO region_policies (region, region_key, mode, since, set_at, set_by) VALUES "
+               "('北京', '北京', 'electronic', '2021-02-01', '2021-02-01T00:00:00+08:00', 'builtin'), "
+               "('广西', '广西', 'electronic', '2020-01-14', '2020-01-14T00:00:00+08:00', 'builtin')")
+    db.execute("""
+        CREATE TABLE paper_requests (
+            id INTEGER PRIMARY KEY,
+            request_no TEXT UNIQUE,
+            certificate_id INTEGER NOT NULL REFERENCES certificates (id),
+            account_id INTEGER REFERENCES accounts (id),
+            method TEXT NOT NULL CHECK (method IN ('onsite', 'mail')),
+            proxy INTEGER NOT NULL DEFAULT 0,
+            address TEXT,
+            status TEXT NOT NULL CHECK (status IN ('requested', 'ready', 'handed_over', 'mailed')),
+            requested_at TEXT NOT NULL,
+            ready_at TEXT,
+            closed_at TEXT,
+            tracking_no TEXT
+        )""")
+    db.execute("CREATE INDEX idx_paper_requests_certificate ON paper_requests (certificate_id)")
+    db.execute("CREATE INDEX idx_paper_requests_status ON paper_requests (status, requested_at)")
+
+
 # Forward migrations, in order; index + 1 is the schema version each produces.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_audit]
+MIGRATIONS: list[Callable[["sqlite_utils.Database"], None]] = [_v1, _v2_audit, _v3_members_regions]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -167,13 +276,13 @@ class Store:
 
     def __init__(self, path: Path, *, create: bool = False):
         self.path = Path(path)
+        self._db = None
         if not self.path.exists() and not create:
             raise StoreMissing(path=str(self.path))
         try:
             self.conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
             )
-            self.db = sqlite_utils.Database(self.conn)
             self._configure()
             self._check_identity(create)
             self._migrate()
@@ -221,6 +330,15 @@ class Store:
             raise
         else:
             self.conn.execute("COMMIT")
+
+    @property
+    def db(self) -> "sqlite_utils.Database":
+        """The sqlite-utils view of this store, made on first use."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     def one(self, sql: str, params=()) -> dict | None:
         cursor = self.conn.execute(sql, params)

@@ -38,14 +38,21 @@ def login(
     id_number: Annotated[Optional[str], typer.Option("--id-number", help="Your ID document number.")] = None,
     id_type: Annotated[Optional[str], typer.Option("--id-type", help=ID_TYPE_HELP)] = None,
     password_stdin: Annotated[bool, PASSWORD_STDIN] = False,
+    cert_number: Annotated[Optional[str], typer.Option(
+        "--cert-number", help="Members: your membership certificate number (the initial password is changed "
+                              "at first login).")] = None,
 ) -> None:
     """Log in; the session lasts until 8 idle hours have passed."""
     from certcli import accounts, rules
     from certcli.commands._runtime import report_error
 
     runtime = rt()
+    if cert_number or id_type == "member":
+        from certcli.commands.member import login_member
+
+        return login_member(cert_number or id_number or "", password_stdin)
     if not id_number:
-        report_error("usage_error", runtime.t("usage_error", detail="--id-number"), 2)
+        report_error("usage_error", runtime.t("usage_error", detail="--id-number (members: --cert-number)"), 2)
     password = read_secret("password", from_stdin=password_stdin)
     store = runtime.store()
     account = accounts.login(store, runtime.home, id_number=id_number, password=password,

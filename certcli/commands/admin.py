@@ -14,9 +14,12 @@ KEYS_DIRNAME = "keys"
 
 def register_groups() -> None:
     """Sub-groups that live in their own modules."""
-    from certcli.commands import audit
+    from certcli.commands import audit, member, paper, seals
 
     audit.register(app)
+    seals.register(app)  # rotate-seal, retire-seal
+    member.register_admin(app)
+    paper.register_admin(app)  # admin paper, admin region
 
 
 def _command(name: str):

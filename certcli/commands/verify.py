@@ -1,10 +1,27 @@
-"""verify: a PDF, a QR payload, or a certificate number + name (SPEC §4)."""
+"""verify: a PDF, a QR payload, or a certificate number + name (SPEC §4).
+
+Exit 0 only when every check passed, 1 when the certificate is NOT valid
+(with the reason), 6 for input that cannot be read at all (a missing file, a
+bad trust bundle), 7 when there is nothing to trust (no keys, no --trust).
+"""
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from certcli.commands._runtime import handled, report_error, rt
+
+FACT_LABELS = {
+    "certificate_no": ("证书编号", "Certificate no."), "name": ("姓名", "Name"),
+    "qualification": ("资格名称", "Qualification"), "level": ("级别", "Level"),
+    "issued_on": ("签发日期", "Issued on"), "issuer": ("发证机构", "Issuer"), "status": ("状态", "Status"),
+    "qualification_code": ("资格代码", "Qualification code"), "seal": ("电子印章", "Seal"),
+    "signed_at": ("签署时间", "Signed at"), "valid_from": ("加注生效", "Annotation from"),
+    "valid_until": ("加注有效期至", "Annotation valid until"), "key_id": ("印章密钥", "Seal key id"),
+}
+
+STATUS_LABELS = {"valid": ("有效", "valid"), "revoked": ("已撤销", "revoked")}
 
 
 def register(app: typer.Typer) -> None:
@@ -24,33 +41,55 @@ def verify(
 
     runtime = rt()
     chosen = [x for x in (pdf, qr, number) if x is not None]
-    if len(chosen) != 1 or (number is not None and not name):
+    if len(chosen) != 1 or (number is not None and not name) or (name is not None and number is None):
         report_error("usage_error", runtime.t("usage_error", detail="PATH | --qr PAYLOAD | --number N --name NAME"), 2)
     context = verification.Context.load(runtime.home, trust)
-    if pdf is not None:
-        verdict = verification.verify_pdf_file(pdf, context, runtime.now)
-    elif qr is not None:
-        verdict = verification.verify_qr(qr, context, runtime.now)
-    else:
-        verdict = verification.verify_lookup(context, number, name, runtime.now)
-    document = verdict.to_json()
-    runtime.emit(document, lambda: _print_verdict(verdict))
+    try:
+        if pdf is not None:
+            verdict = verification.verify_pdf_file(pdf, context, runtime.now)
+        elif qr is not None:
+            verdict = verification.verify_qr(qr, context, runtime.now)
+        else:
+            verdict = verification.verify_lookup(context, number, name, runtime.now)
+    finally:
+        context.close()
+    runtime.emit(verdict.to_json(runtime.lang), lambda: _print_verdict(verdict))
     if not verdict.valid:
         raise typer.Exit(1)
+
+
+def _fact_text(key: str, value, lang: str) -> str:
+    from certcli.verification import cst_text
+
+    if isinstance(value, datetime):
+        return cst_text(value)
+    if key == "status" and value in STATUS_LABELS:
+        return STATUS_LABELS[value][0 if lang == "zh" else 1]
+    return "—" if value in (None, "") else str(value)
 
 
 def _print_verdict(verdict) -> None:
     from rich.table import Table
 
     runtime = rt()
-    zh = runtime.lang == "zh"
-    title = ("有效" if verdict.valid else "无效") if zh else ("VALID" if verdict.valid else "NOT VALID")
+    lang = runtime.lang
+    zh = lang == "zh"
     colour = "green" if verdict.valid else "red"
-    runtime.console.print(f"[bold {colour}]{title}[/]")
+    runtime.console.print(f"[bold {colour}]{_escape(verdict.sentence(lang))}[/]")
     for key, value in verdict.facts.items():
-        runtime.console.print(f"  {key}: {value}", markup=False)
-    table = Table("check" if not zh else "检查项", "result" if not zh else "结果", "reason" if not zh else "原因")
+        if key in ("valid_from", "valid_until") and value is None:
+            continue
+        pair = FACT_LABELS.get(key, (key, key))
+        runtime.console.print(f"  {pair[0] if zh else pair[1]}: {_fact_text(key, value, lang)}", markup=False)
+    table = Table("检查项" if zh else "check", "结果" if zh else "result", "说明" if zh else "explanation")
     for check in verdict.checks:
         mark = "✓" if check.ok else ("–" if check.ok is None else "✗")
-        table.add_row(check.label(runtime.lang), mark, check.explain(runtime.lang))
+        style = "green" if check.ok else ("dim" if check.ok is None else "red")
+        table.add_row(_escape(check.label(lang)), f"[{style}]{mark}[/]", _escape(check.explain(lang)))
     runtime.console.print(table)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

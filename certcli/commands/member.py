@@ -1,0 +1,387 @@
+"""Membership e-certificates: ``member status|info|photo|confirm|download``, the
+``login --cert-number`` flow, and ``admin member review|photo|inspect|list|reset-password|transfer``."""
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from certcli.commands._runtime import PASSPHRASE_STDIN, handled, read_secret, report_error, rt
+
+REVEAL_HELP = ("Details the QR code and the page disclose, comma-separated: approval_no, birth_date, mobile, email, "
+               "inspection, transfers; or all / none. Default: approval_no,inspection,transfers (nothing private).")
+
+
+def register(app: typer.Typer) -> None:
+    from certcli import i18n_extra
+
+    i18n_extra.install()
+    group = typer.Typer(help="Membership e-certificates (电子非执业会员证): review progress, photo, personal details, "
+                             "download.", no_args_is_help=True)
+    for name, command in (("status", status), ("info", info), ("photo", photo), ("confirm", confirm),
+                          ("download", download)):
+        group.command(name)(handled(command))
+    app.add_typer(group, name="member")
+
+
+def register_admin(admin_app: typer.Typer) -> None:
+    group = typer.Typer(help="Membership applications: two-stage review, on-site photos, annual inspections.",
+                        no_args_is_help=True)
+    for name, command in (("review", admin_review), ("list", admin_list), ("photo", admin_photo),
+                          ("inspect", admin_inspect), ("transfer", admin_transfer),
+                          ("reset-password", admin_reset_password)):
+        group.command(name)(handled(command))
+    admin_app.add_typer(group, name="member")
+
+
+def _member():
+    from certcli import membership
+
+    runtime = rt()
+    store = runtime.store()
+    return store, membership.current_member(store, runtime.home, runtime.now)
+
+
+def _unlock(passphrase_stdin: bool) -> None:
+    from certcli.commands.admin import unlock
+
+    unlock(rt(), passphrase_stdin)
+
+
+def parse_day_option(text: Optional[str], option: str):
+    if text is None:
+        return None
+    from certcli.errors import BadInput
+    from certcli.roster import parse_day
+
+    try:
+        return parse_day(text)
+    except ValueError:
+        raise BadInput(field=option, value=text[:20]) from None
+
+
+# --- login (called by `certcli login --cert-number N`) ---------------------------------------
+
+def login_member(certificate_no: str, password_stdin: bool) -> None:
+    """Members log in with their certificate number; the initial password is replaced in the same step."""
+    from certcli import membership
+
+    runtime = rt()
+    password = read_secret("password", from_stdin=password_stdin)
+    account, changed = membership.login(runtime.store(), runtime.home, certificate_no=certificate_no,
+                                        password=password, new_password=lambda: _new_password(password_stdin),
+                                        now=runtime.now)
+    runtime.emit({"logged_in": True, "member": True, "certificate_no": certificate_no.strip().upper(),
+                  "name": account.name, "password_changed": changed},
+                 runtime.t("password_changed" if changed else "logged_in", name=account.name))
+
+
+def _new_password(from_stdin: bool) -> Optional[str]:
+    """The replacement for an initial password: the second stdin line, CERTCLI_NEW_PASSWORD, or a prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n") or None
+    if os.environ.get("CERTCLI_NEW_PASSWORD"):
+        return os.environ["CERTCLI_NEW_PASSWORD"]
+    if sys.stdin.isatty():
+        return typer.prompt("新密码" if rt().lang == "zh" else "New password", hide_input=True,
+                            confirmation_prompt=True)
+    return None
+
+
+# --- member commands ------------------------------------------------------------------------
+
+def status(
+    id_number: Annotated[str, typer.Option("--id-number", help="ID number used in the membership application.")],
+    name: Annotated[str, typer.Option("--name", help="Name as in the application.")],
+    approval_no: Annotated[Optional[str], typer.Option(
+        "--approval-no", help="Approval document number (入会批准文件号): once approved, shows the certificate number "
+                              "and, the first time, the initial password.")] = None,
+    id_type: Annotated[str, typer.Option("--id-type", help="ID document type (default resident_id).")] = "resident_id",
+    password_file: Annotated[Optional[Path], typer.Option(
+        "--password-file", help="Write the initial password to this file (mode 0600) instead of the screen.")] = None,
+) -> None:
+    """Review progress of your membership application (非执业申请进度查询); no login needed."""
+    from certcli import membership
+    from certcli.errors import BadInput
+    from certcli.secure_files import write_private
+
+    runtime = rt()
+    passwords: dict[str, str] = {}
+
+    def to_file(certificate_no: str, password: str) -> None:
+        if passwords:  # one file, one password: a second membership is issued by a later query
+            raise BadInput(field="--password-file", reason="one initial password per file")
+        try:
+            write_private(password_file, (password + "\n").encode())
+        except OSError as error:  # the transaction rolls back: the password is not issued
+            raise BadInput(field="--password-file", reason=error.strerror or "unwritable") from None
+        passwords[certificate_no] = str(password_file)
+
+    # JSON output never carries a secret: there the password goes to --password-file or stays unissued.
+    deliver = to_file if password_file is not None else None if runtime.json else passwords.__setitem__
+    results = membership.application_status(runtime.store(), id_type=id_type, id_number=id_number, name=name,
+                                            approval_no=approval_no, deliver=deliver, now=runtime.now)
+    for entry in results:
+        if entry.get("credentials") == "initial_password":
+            shown = passwords[entry["certificate_no"]]
+            entry["initial_password_file" if password_file is not None else "initial_password"] = shown
+
+    def human():
+        if not results:
+            runtime.console.print(runtime.t("member_none"), markup=False)
+        for entry in results:
+            runtime.console.print(runtime.t("progress_" + entry["progress"]), markup=False)
+            runtime.console.print(runtime.t("member_progress", local=runtime.t("review_" + entry["local"]),
+                                            national=runtime.t("review_" + entry["national"])), markup=False)
+            for record in entry["reviews"]:
+                if record["decision"] == "rejected":
+                    runtime.console.print(f"  {record['decided_at'][:10]} {record['stage']}: {record['reason']}",
+                                          markup=False)
+            runtime.console.print(_credentials_text(entry), markup=False)
+
+    document = {"applications": [{k: v for k, v in e.items() if k != "initial_password"} for e in results]}
+    runtime.emit(document, human)
+
+
+def _credentials_text(entry: dict) -> str:
+    runtime = rt()
+    number = entry.get("certificate_no")
+    state = entry.get("credentials")
+    if state == "approval_no_needed":
+        return runtime.t("member_give_approval_no")
+    if state == "initial_password" and entry.get("initial_password_file"):
+        return runtime.t("member_credentials_file", certificate_no=number, path=entry["initial_password_file"])
+    if state == "initial_password":
+        return runtime.t("member_credentials", certificate_no=number, initial_password=entry["initial_password"])
+    if state == "initial_password_available":
+        return runtime.t("member_password_available")
+    if state == "revealed":
+        return runtime.t("member_password_issued", certificate_no=number, revealed_at=entry["revealed_at"][:16])
+    if state == "changed":
+        return runtime.t("member_password_set", certificate_no=number)
+    return ""
+
+
+def info() -> None:
+    """Your membership: review, photo, personal details, annual inspections, transfers, paper certificate."""
+    from certcli import membership
+
+    runtime = rt()
+    store, row = _member()
+    details = membership.describe(store, row, runtime.now)
+
+    def human():
+        zh = runtime.lang == "zh"
+        for key, label_zh, label_en in (("certificate_no", "证书编号", "Certificate no."), ("name", "姓名", "Name"),
+                                        ("qualification", "会员类别", "Membership"), ("issuer", "发证机构", "Issuer"),
+                                        ("approved_on", "批准日期", "Approved on"),
+                                        ("approval_no", "批准文号", "Approval no."), ("region", "地区", "Region")):
+            if details.get(key):
+                runtime.console.print(f"{label_zh if zh else label_en}: {details[key]}", markup=False)
+        _print_details(details["details"])
+        source = details["photo"]["source"]
+        photo_state = runtime.t("photo_source_" + source) if source else ("未选择" if zh else "not chosen")
+        runtime.console.print(f"{'照片' if zh else 'Photo'}: {photo_state}", markup=False)
+        yes_no = (("是", "否") if zh else ("yes", "no"))[0 if details["details_confirmed"] else 1]
+        runtime.console.print(f"{'个人信息已确认' if zh else 'Details confirmed'}: {yes_no}", markup=False)
+        inspection = details["annual_inspection"]
+        runtime.console.print(f"{'最近年检通过' if zh else 'Latest passed inspection'}: "
+                              f"{inspection['latest_passed'] or '—'}", markup=False)
+        if inspection["overdue"]:
+            runtime.console.print(runtime.t("inspection_overdue"), markup=False)
+        runtime.console.print(f"{'纸质会员证' if zh else 'Paper certificate'}: "
+                              f"{runtime.t('paper_state_' + details['paper_certificate'])}", markup=False)
+
+    runtime.emit(details, human)
+
+
+def photo(
+    use: Annotated[str, typer.Option("--use", help="exam: the exam-system photo (passed 2010 or later); verified: "
+                                                   "the photo your association uploaded after on-site checking.")],
+) -> None:
+    """Choose the photo printed on your member certificate."""
+    from certcli import member_documents
+    from certcli.errors import BadInput
+
+    runtime = rt()
+    if use not in ("exam", "verified"):
+        raise BadInput(field="--use", value=use, known=["exam", "verified"])
+    store, row = _member()
+    result = member_documents.choose_photo(store, row, use, runtime.now)
+    runtime.emit(result, runtime.t("photo_chosen", source=runtime.t("photo_source_" + use)))
+
+
+def confirm(
+    mobile: Annotated[Optional[str], typer.Option("--mobile", help="Mobile number (completes or corrects it).")] = None,
+    email: Annotated[Optional[str], typer.Option("--email", help="Email address.")] = None,
+    birth_date: Annotated[Optional[str], typer.Option("--birth-date", help="Birth date, YYYY-MM-DD.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm without asking (for scripts).")] = False,
+) -> None:
+    """Confirm or complete your personal details (birth date, mobile, email) before download."""
+    from certcli import member_documents, membership
+
+    runtime = rt()
+    store, row = _member()
+    born = parse_day_option(birth_date, "--birth-date")
+    if not yes:
+        shown = membership.personal_details(row)
+        shown.update({k: v for k, v in (("mobile", mobile), ("email", email), ("birth_date", birth_date)) if v})
+        if runtime.json:
+            runtime.emit({"confirmed": False, "details": shown})
+            raise typer.Exit(4)
+        _print_details(shown)
+        try:
+            accepted = typer.confirm(runtime.t("details_confirm"), default=False)
+        except typer.Abort:  # end of input: nobody said yes
+            accepted = False
+        if not accepted:
+            runtime.console.print(runtime.t("details_declined"))
+            raise typer.Exit(4)
+    result = member_documents.confirm_details(store, row, mobile=mobile, email=email, birth_date=born,
+                                              now=runtime.now)
+    runtime.emit({"confirmed": True, **result}, runtime.t("details_confirmed"))
+
+
+def _print_details(details: dict) -> None:
+    runtime = rt()
+    for key, value in details.items():
+        runtime.console.print(f"{runtime.t('detail_' + key)}: {value or '—'}", markup=False)
+
+
+def download(
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Where to write the PDF "
+                                                   "(default: ./<certificate_no>.pdf).")] = None,
+    reveal: Annotated[Optional[str], typer.Option("--reveal", help=REVEAL_HELP)] = None,
+) -> None:
+    """Save your signed member certificate PDF (after choosing a photo and confirming your details)."""
+    import hashlib
+
+    from certcli import member_documents, member_rules
+    from certcli.errors import BadInput
+    from certcli.secure_files import write_public
+
+    runtime = rt()
+    try:
+        keys = member_rules.parse_reveal(reveal)
+    except ValueError as unknown:
+        raise BadInput(field="--reveal", value=str(unknown), known=list(member_rules.DISCLOSABLE)) from None
+    store, row = _member()
+    pdf, document = member_documents.request_document(store, row, keys, runtime.now)
+    target = output or Path(f"{row['certificate_no']}.pdf")
+    write_public(target, pdf)
+    runtime.emit({"certificate_no": row["certificate_no"], "path": str(target), "bytes": len(pdf),
+                  "sha256": hashlib.sha256(pdf).hexdigest(), **document}, runtime.t("downloaded", path=target))
+
+
+# --- administrator ------------------------------------------------------------------------
+
+def admin_review(
+    certificate_no: Annotated[str, typer.Argument(help="Membership certificate number.")],
+    stage: Annotated[str, typer.Option("--stage", help="local (地方注协初核, first) or national (中注协复核, second).")],
+    approve: Annotated[Optional[bool], typer.Option("--approve/--reject", help="The decision.")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why (required to reject; shown to the "
+                                                                   "applicant).")] = None,
+    approval_no: Annotated[Optional[str], typer.Option("--approval-no", help="Approval document number, if the "
+                                                       "roster had none (national approval).")] = None,
+    passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
+) -> None:
+    """Review a membership application: the local association first, then the national one."""
+    from certcli import membership
+
+    runtime = rt()
+    if approve is None:
+        report_error("usage_error", runtime.t("usage_error", detail="--approve or --reject"), 2)
+    store = runtime.store()
+    _unlock(passphrase_stdin)
+    result = membership.review(store, certificate_no, stage=stage, approve=approve, reason=reason,
+                               approval_no=approval_no, now=runtime.now)
+    runtime.emit(result, runtime.t("member_reviewed", certificate_no=result["certificate_no"], stage=stage,
+                                   decision=runtime.t("review_" + result["decision"]),
+                                   progress=runtime.t("progress_" + result["progress"])))
+
+
+def admin_list(
+    progress: Annotated[Optional[str], typer.Option("--progress", help="awaiting_local, awaiting_national, "
+                                                    "rejected_local, rejected_national or approved.")] = None,
+) -> None:
+    """Membership applications and their review progress."""
+    from certcli import membership
+
+    runtime = rt()
+    rows = membership.list_members(runtime.store(), progress)
+
+    def human():
+        for row in rows:
+            runtime.console.print(f"{row['certificate_no']}  {row['name']}  {row['region'] or ''}  "
+                                  f"{runtime.t('progress_' + row['progress'])}", markup=False)
+        if not rows:
+            runtime.console.print("—")
+
+    runtime.emit({"members": rows}, human)
+
+
+def admin_photo(
+    certificate_no: Annotated[str, typer.Argument(help="Membership certificate number.")],
+    photo_file: Annotated[Path, typer.Argument(help="The photo checked on site: JPEG, at most 2 MiB.")],
+    passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
+) -> None:
+    """Upload a member's photo after on-site verification (members who passed before 2010)."""
+    from certcli import member_documents
+
+    runtime = rt()
+    store = runtime.store()
+    _unlock(passphrase_stdin)
+    result = member_documents.upload_verified_photo(store, certificate_no, photo_file, runtime.now)
+    runtime.emit(result, runtime.t("photo_uploaded", **result))
+
+
+def admin_inspect(
+    certificate_no: Annotated[str, typer.Argument(help="Membership certificate number.")],
+    year: Annotated[int, typer.Option("--year", help="Inspection year.")],
+    passed: Annotated[Optional[bool], typer.Option("--passed/--failed", help="The result.")] = None,
+    passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
+) -> None:
+    """Record an annual inspection (年检) result."""
+    from certcli import membership
+
+    runtime = rt()
+    if passed is None:
+        report_error("usage_error", runtime.t("usage_error", detail="--passed or --failed"), 2)
+    store = runtime.store()
+    _unlock(passphrase_stdin)
+    result = membership.record_inspection(store, certificate_no, year=year, passed=passed, now=runtime.now)
+    shown = runtime.t("inspection_passed" if passed else "inspection_failed")
+    runtime.emit(result, runtime.t("inspection_recorded", certificate_no=result["certificate_no"], year=year,
+                                   result=shown))
+
+
+def admin_transfer(
+    certificate_no: Annotated[str, typer.Argument(help="Membership certificate number.")],
+    to_region: Annotated[str, typer.Option("--to", help="The region (local association) the member moves to.")],
+    on: Annotated[Optional[str], typer.Option("--on", help="Transfer date (default: today).")] = None,
+    passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
+) -> None:
+    """Record a member's transfer (转会) to another local association."""
+    from certcli import membership
+
+    runtime = rt()
+    day = parse_day_option(on, "--on")
+    store = runtime.store()
+    _unlock(passphrase_stdin)
+    result = membership.record_transfer(store, certificate_no, to_region=to_region, on=day, now=runtime.now)
+    runtime.emit(result, runtime.t("transfer_recorded", **result))
+
+
+def admin_reset_password(
+    certificate_no: Annotated[str, typer.Argument(help="Membership certificate number.")],
+    passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
+) -> None:
+    """Invalidate a member's password; they obtain a new initial one with `member status`."""
+    from certcli import membership
+
+    runtime = rt()
+    store = runtime.store()
+    _unlock(passphrase_stdin)
+    result = membership.reset_password(store, certificate_no, runtime.now)
+    runtime.emit(result, runtime.t("password_reset", certificate_no=result["certificate_no"]))

@@ -1,0 +1,472 @@
+"""``verify FILE.pdf``: fail-closed checks of a signed certificate PDF.
+
+Three stages, cheapest and most paranoid first:
+
+1. **Raw bytes, no parser.**  Exactly one ``/ByteRange``; it starts at 0, its
+   gap is exactly the ``/Contents <hex>`` value of the same object, and it ends
+   at the last byte of the file: an appended revision (incremental-saving,
+   shadow and certification attacks), trailing junk, a moved range (signature
+   wrapping) or an emptied ``/Contents`` (universal signature forgery) stop here.
+2. **The CMS, still no PDF parser.**  The signature container must have the
+   strict shape certcli writes (nothing unsigned added, only our root besides
+   the seal certificate); its message digest must match the signed bytes, its
+   ESS signing-certificate attribute the embedded certificate, and its
+   signature must verify with a seal key we trust.  Only a file that is byte for
+   byte what one of our seal keys signed goes further, so no hostile file ever
+   reaches a PDF parser or a decompressor.
+3. **The document.**  Classic xref tables only (nothing to inflate to find an
+   object); then pyHanko's reader, with decoding limits, confirms the one
+   signature field is the DocMDP certification (P=1, no changes) at exactly the
+   range checked above, and gives the signing time and the signed QR payload
+   (certificate number, annotation window).  The seal certificate must be issued
+   by the trusted root, be made for signing, and be in force at ``now``.
+
+pyHanko's full validator (``signing.validate_with_pyhanko``) is not on this
+path: importing ``pyhanko.sign`` alone costs more than the whole check; the
+tests cross-check every genuine document with it, with ``pyhanko sign
+validate`` and with poppler's ``pdfsig``.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timedelta
+from io import BytesIO
+from typing import NamedTuple
+
+from certcli.verification import (MAX_PDF_BYTES, Context, Verdict, decode_qr, seal_check, status_check,
+                                  window_check)
+
+PDF_CHECKS = ("pdf_structure", "byte_range", "coverage", "signature", "signer_chain", "seal_key",
+              "certification", "qr_signature", "certificate_status", "annotation_window")
+MAX_CONTENTS_HEX = 64 * 1024          # ours is ~4 KiB of hex
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d{1,10})\s+(\d{1,10})\s+(\d{1,10})\s+(\d{1,10})\s*\]")
+_HEX = re.compile(rb"[0-9A-F]*")      # pyHanko writes upper case; anything else was edited
+_CONTENTS_KEY = re.compile(rb"/Contents\s*$")
+_ENCRYPT = re.compile(rb"/Encrypt\b")
+_SIGNATURE_DICT = re.compile(rb"/(?:Type|FT)\s*/Sig\b")
+_APPENDED_REVISION = re.compile(rb"%%EOF|startxref|xref|\bobj\b|trailer")
+_STARTXREF = re.compile(rb"startxref\s+(\d{1,10})\s+%%EOF\s*$")
+_PREV = re.compile(rb"/Prev\s+(\d{1,10})")
+_ONE_SECOND = timedelta(seconds=1)
+
+
+class Located(NamedTuple):
+    check: str            # the check that failed, or "" when the structure is sound
+    reason: str
+    b: int = 0
+    c: int = 0
+    d: int = 0
+    contents: bytes = b""   # the /Contents bytes (hex-decoded, with padding)
+
+
+def _fail(check: str, reason: str) -> Located:
+    return Located(check, reason)
+
+
+def locate_signature(data: bytes) -> Located:
+    """Stage 1: where the one signature sits, from raw bytes only."""
+    if not data.startswith(b"%PDF-"):
+        return _fail("pdf_structure", "not_a_pdf")
+    if len(data) > MAX_PDF_BYTES:
+        return _fail("pdf_structure", "too_large")
+    if _ENCRYPT.search(data):
+        return _fail("pdf_structure", "encrypted")
+    count = data.count(b"/ByteRange")
+    if count == 0:
+        if not data.rstrip(b"\r\n\t\f\0 ").endswith(b"%%EOF"):
+            return _fail("pdf_structure", "truncated")
+        return _fail("byte_range", "bad_byte_range" if _SIGNATURE_DICT.search(data) else "unsigned")
+    if count > 1:
+        return _fail("byte_range", "multiple_signatures")
+    where = data.index(b"/ByteRange")
+    match = _BYTE_RANGE.match(data, where)
+    if match is None:
+        return _fail("byte_range", "bad_byte_range")
+    a, b, c, d = (int(x) for x in match.groups())
+    if c + d > len(data) and a == 0 and 0 < b < c:
+        return _fail("pdf_structure", "truncated")
+    if a != 0 or not 0 < b < c or c + d > len(data) or c - b > MAX_CONTENTS_HEX + 2:
+        return _fail("byte_range", "bad_byte_range")
+    low, high = min(b, where), max(c, match.end())
+    between = data[low:b] + data[c:high]          # around the gap: must stay inside one object
+    if b"obj" in between or b"stream" in between:
+        return _fail("byte_range", "bad_byte_range")
+    gap = data[b:c]
+    if not _CONTENTS_KEY.search(data, max(0, b - 32), b):
+        start = max(0, data.rfind(b"obj", 0, low))
+        end = data.find(b"endobj", high)
+        dictionary = data[start:b] + data[c:end if end > 0 else high]
+        return _fail("byte_range", "contents_missing" if b"/Contents" not in dictionary else "bad_byte_range")
+    if len(gap) < 2 or gap[:1] != b"<" or gap[-1:] != b">" or not _HEX.fullmatch(gap, 1, len(gap) - 1) \
+            or len(gap) % 2:
+        return _fail("byte_range", "bad_byte_range")
+    if not gap[1:-1].strip(b"0"):
+        return _fail("byte_range", "contents_missing")
+    if c + d < len(data):
+        tail = data[c + d:]
+        return _fail("coverage", "incremental_update" if _APPENDED_REVISION.search(tail) else "trailing_data")
+    return Located("", "ok", b, c, d, bytes.fromhex(gap[1:-1].decode("ascii")))
+
+
+class _Reject(Exception):
+    def __init__(self, check: str, reason: str, detail: str = ""):
+        super().__init__(reason)
+        self.check, self.reason, self.detail = check, reason, detail
+
+
+def _der_length(raw: bytes) -> int:
+    """Total length of the DER SEQUENCE at the start of ``raw``."""
+    if len(raw) < 2 or raw[0] != 0x30:
+        raise _Reject("signature", "bad_signature_container")
+    first = raw[1]
+    if first < 0x80:
+        return 2 + first
+    n = first & 0x7F
+    if not 1 <= n <= 3 or len(raw) < 2 + n:
+        raise _Reject("signature", "bad_signature_container")
+    return 2 + n + int.from_bytes(raw[2:2 + n], "big")
+
+
+def _attribute(signed_attrs, name: str):
+    values = [a["values"] for a in signed_attrs if a["type"].native == name]
+    if len(values) != 1 or len(values[0]) != 1:
+        raise _Reject("signature", "bad_signature_container")
+    return values[0][0].native
+
+
+_ESS_SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"   # RFC 5035
+_ESS_CLASSES: dict = {}
+
+
+def _ess_certificates(signed_attrs):
+    """The ESSCertIDv2 list of the signing-certificate-v2 attribute.  asn1crypto does
+    not know the attribute (pyHanko registers it only when ``pyhanko.sign`` is
+    imported), so it is matched by OID and parsed here."""
+    from asn1crypto import algos, core
+
+    if not _ESS_CLASSES:
+        class EssCertIdV2(core.Sequence):
+            _fields = [("hash_algorithm", algos.DigestAlgorithm, {"default": {"algorithm": "sha256"}}),
+                       ("cert_hash", core.OctetString), ("issuer_serial", core.Any, {"optional": True})]
+
+        class EssCertIdsV2(core.SequenceOf):
+            _child_spec = EssCertIdV2
+
+        class SigningCertificateV2(core.Sequence):
+            _fields = [("certs", EssCertIdsV2), ("policies", core.Any, {"optional": True})]
+
+        _ESS_CLASSES["v2"] = SigningCertificateV2
+    values = [a["values"] for a in signed_attrs if a["type"].dotted == _ESS_SIGNING_CERTIFICATE_V2]
+    if len(values) != 1 or len(values[0]) != 1:
+        raise _Reject("signature", "bad_signature_container")
+    return _ESS_CLASSES["v2"].load(values[0][0].dump(), strict=True)["certs"]
+
+
+def check_cms(data: bytes, found: Located, context: Context) -> tuple[str, object, object]:
+    """Stage 2: the signature container, the digest and the signature value.
+
+    Returns ``(key_id, seal, signer_cert)`` where ``seal`` is ``(SealInfo, key)`` or
+    None when the signer is not one of our seal keys; raises :class:`_Reject`.
+    """
+    from asn1crypto import cms, core
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from certcli.keys import key_id_of
+
+    raw = found.contents
+    total = _der_length(raw)
+    if total > len(raw) or raw[total:].strip(b"\0"):
+        raise _Reject("signature", "bad_signature_container")
+    try:
+        info = cms.ContentInfo.load(raw[:total], strict=True)
+        if info["content_type"].native != "signed_data":
+            raise _Reject("signature", "bad_signature_container")
+        signed = info["content"]
+        signers = signed["signer_infos"]
+        encap = signed["encap_content_info"]
+        if len(signers) != 1 or encap["content_type"].native != "data" or encap["content"].native is not None \
+                or [a["algorithm"].native for a in signed["digest_algorithms"]] != ["sha256"] \
+                or signed["crls"].native is not None:
+            raise _Reject("signature", "bad_signature_container")
+        si = signers[0]
+        if si["digest_algorithm"]["algorithm"].native != "sha256" or si["unsigned_attrs"].native is not None \
+                or si["signature_algorithm"]["algorithm"].native not in ("sha256_ecdsa", "ecdsa") \
+                or si["sid"].name != "issuer_and_serial_number":
+            raise _Reject("signature", "bad_signature_container")
+        attrs = si["signed_attrs"]
+        if _attribute(attrs, "content_type") != "data":
+            raise _Reject("signature", "bad_signature_container")
+        digest = _attribute(attrs, "message_digest")
+        ess = _ess_certificates(attrs)
+        sid = si["sid"].chosen
+        signer_der, root_der = None, context._cache.get("root_der")
+        if root_der is None:
+            root_der = context._cache["root_der"] = context.root.public_bytes(serialization.Encoding.DER)
+        certificates = signed["certificates"]
+        if isinstance(certificates, core.Void):
+            raise _Reject("signature", "bad_signature_container")
+        only_our_root = True                # besides the signer: our root, nothing else
+        for choice in certificates:
+            if choice.name != "certificate":
+                raise _Reject("signature", "bad_signature_container")
+            tbs = choice.chosen["tbs_certificate"]
+            if tbs["issuer"].dump() == sid["issuer"].dump() and tbs["serial_number"].native == \
+                    sid["serial_number"].native and signer_der is None:
+                signer_der = choice.chosen.dump()
+            elif choice.chosen.dump() != root_der:
+                only_our_root = False
+        if signer_der is None:
+            raise _Reject("signature", "bad_signature_container")
+        only_our_root = only_our_root and len(certificates) <= 2
+        if len(ess) < 1 or ess[0]["hash_algorithm"]["algorithm"].native != "sha256" \
+                or ess[0]["cert_hash"].native != hashlib.sha256(signer_der).digest():
+            raise _Reject("signature", "bad_signature_container")
+        signed_attrs = attrs.untag().dump()                 # a DER SET OF, as it was signed
+        signature = si["signature"].native
+        signer = x509.load_der_x509_certificate(signer_der)
+    except _Reject:
+        raise
+    except Exception as error:  # noqa: BLE001 - a malformed container is a reason, not a crash
+        raise _Reject("signature", "bad_signature_container", type(error).__name__) from None
+    sha = hashlib.sha256()
+    sha.update(memoryview(data)[:found.b])
+    sha.update(memoryview(data)[found.c:found.c + found.d])
+    if digest != sha.digest():
+        raise _Reject("signature", "signature_broken")
+    key_id = key_id_of(signer.public_key())
+    seal = context.seal_keys.get(key_id)
+    key = signer.public_key()
+    if seal is not None and _spki(seal[1]) != _spki(key):
+        seal = None
+    try:
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise InvalidSignature()
+        (seal[1] if seal else key).verify(signature, signed_attrs, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError, TypeError):
+        raise _Reject("signature", "signature_invalid") from None
+    if seal is not None and not only_our_root:   # our key, but someone swapped the embedded root
+        raise _Reject("signature", "bad_signature_container")
+    return key_id, seal, signer
+
+
+def _spki(public_key) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def classic_xref_chain(data: bytes) -> bool:
+    """Every revision uses a classic xref table (what reportlab and pyHanko write for
+    us): no cross-reference or object streams, so a parser decompresses nothing to
+    find objects."""
+    match = _STARTXREF.search(data, max(0, len(data) - 1024))
+    offset, seen = (int(match.group(1)) if match else -1), 0
+    while offset >= 0:
+        seen += 1
+        if seen > 16 or not data.startswith(b"xref", offset):
+            return False
+        start = data.find(b"trailer", offset)
+        end = data.find(b"startxref", start)
+        if start < 0 or end < 0 or b"/XRefStm" in data[start:end]:
+            return False
+        prev = _PREV.search(data, start, end)
+        if prev is None:
+            return True
+        if int(prev.group(1)) >= offset:
+            return False
+        offset = int(prev.group(1))
+    return False
+
+
+def _decode_limits():
+    from pyhanko.pdf_utils.decode_limits import DecodeLimits, DocumentDecodeBudget, StreamDecodeLimits
+
+    mib = 2**20
+    return DecodeLimits(per_stream=StreamDecodeLimits(max_ratio=200, ratio_floor=mib, max_output_size=16 * mib),
+                        document_budget=DocumentDecodeBudget(base_allowance=32 * mib, max_ratio=20))
+
+
+def document_stage(data: bytes, found: Located) -> dict:
+    """Stage 3: read the authenticated file as a PDF (pyHanko's reader, with decoding
+    limits) and check what the raw bytes cannot say: the signature field is the
+    only one and is the document's DocMDP certification with no changes allowed,
+    the parser sees exactly the /ByteRange and /Contents stage 1 checked, the
+    claimed signing time, and the signed QR payload in the document information."""
+    from pyhanko.pdf_utils.generic import parse_pdf_date
+    from pyhanko.pdf_utils.misc import PdfDecodeLimitError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=True, decode_limits=_decode_limits())
+        fields = _signature_fields(reader.root)
+        if len(fields) != 1:
+            raise _Reject("byte_range", "multiple_signatures" if fields else "unsigned")
+        field = fields[0]
+        own = field.raw_get("/V")
+        sig = own.get_object()
+        contents = sig.raw_get("/Contents")
+        if [int(x) for x in sig["/ByteRange"]] != [0, found.b, found.c, found.d] or \
+                getattr(contents, "original_bytes", None) != found.contents:
+            raise _Reject("byte_range", "bad_byte_range")      # the parser reads another signature
+        if _get(sig, "/Type") != "/Sig" or _get(sig, "/SubFilter") != "/ETSI.CAdES.detached":
+            raise _Reject("certification", "not_certified")
+        perms = _get(reader.root, "/Perms")
+        author = perms.raw_get("/DocMDP") if perms is not None and "/DocMDP" in perms else None
+        permission = None
+        for reference in _get(sig, "/Reference", ()):
+            reference = reference.get_object()
+            if _get(reference, "/TransformMethod") == "/DocMDP":
+                permission = int(_get(reference["/TransformParams"], "/P", 2))
+        info = reader.trailer["/Info"] if "/Info" in reader.trailer else None
+        payload = _get(info, "/CertcliQR") if info is not None else None
+        return {"certified": author is not None and _ref(author) == _ref(own), "no_changes": permission == 1,
+                "signing_time": parse_pdf_date(sig["/M"]) if "/M" in sig else None,
+                "payload": str(payload) if payload is not None else None}
+    except _Reject:
+        raise
+    except PdfDecodeLimitError:
+        raise _Reject("pdf_structure", "stream_too_large") from None
+    except Exception as error:  # noqa: BLE001 - any parser failure on odd input means "not valid"
+        raise _Reject("pdf_structure", "unreadable_pdf", type(error).__name__) from None
+
+
+def _ref(obj) -> tuple:
+    """(object number, generation) of an indirect reference; direct objects never match."""
+    return (getattr(obj, "idnum", None), getattr(obj, "generation", None)) if hasattr(obj, "idnum") else (id(obj),)
+
+
+def _get(dictionary, key: str, default=None):
+    """pyHanko's ``dict.get`` does not dereference; ``[]`` does."""
+    return dictionary[key] if key in dictionary else default
+
+
+def _signature_fields(root) -> list:
+    """Every signature field of the AcroForm (filled or not), walking /Kids."""
+    form = _get(root, "/AcroForm")
+    if form is None:
+        return []
+    found, todo, visited = [], [(item, None) for item in _get(form, "/Fields", ())], 0
+    while todo:
+        item, inherited = todo.pop()
+        visited += 1
+        if visited > 256:
+            raise _Reject("pdf_structure", "unsupported_structure")
+        field = item.get_object()
+        kind = _get(field, "/FT", inherited)
+        kids = _get(field, "/Kids")
+        if kids:
+            todo += [(kid, kind) for kid in kids]
+        elif kind == "/Sig":
+            found.append(field)
+    return found
+
+
+def signer_check(verdict: Verdict, info, signer, context: Context, now: datetime) -> None:
+    """The ``signer_chain`` check: the embedded seal certificate is issued by the
+    trusted root, made for signing, and it and the root are in force at ``now``.
+    The key itself was matched against the trusted seal keys in stage 2."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+
+    root = context.root
+    try:
+        signer.verify_directly_issued_by(root)
+        usage = signer.extensions.get_extension_for_class(x509.KeyUsage).value
+        constraints = signer.extensions.get_extension_for_class(x509.BasicConstraints).value
+        made_for_signing = (usage.digital_signature or usage.content_commitment) and not constraints.ca
+    except (InvalidSignature, ValueError, TypeError, x509.ExtensionNotFound):
+        made_for_signing = False
+    not_before = max(info.not_before, signer.not_valid_before_utc)
+    not_after = min(info.not_after, signer.not_valid_after_utc, root.not_valid_after_utc)
+    if not made_for_signing:
+        verdict.add("signer_chain", False, "untrusted_signer", info.key_id)
+    elif now >= not_after:
+        verdict.add("signer_chain", False, "seal_expired", info.key_id)
+    elif now < not_before or now < root.not_valid_before_utc:
+        verdict.add("signer_chain", False, "seal_not_yet_valid", info.key_id)
+    else:
+        verdict.add("signer_chain", True, detail=info.seal_id or info.key_id)
+
+
+def verify_pdf(data: bytes, context: Context, now: datetime) -> Verdict:
+    context.require_trust()
+    verdict = Verdict("pdf")
+    found = locate_signature(data)
+    if found.check:
+        for name in PDF_CHECKS[:PDF_CHECKS.index(found.check)]:
+            verdict.add(name, True)
+        verdict.add(found.check, False, found.reason)
+        return verdict.skip_rest(PDF_CHECKS)
+    for name in ("pdf_structure", "byte_range", "coverage"):
+        verdict.add(name, True)
+    try:
+        key_id, seal, signer = check_cms(data, found, context)
+        verdict.add("signature", True)
+        if seal is None:
+            from cryptography.exceptions import InvalidSignature
+
+            try:
+                signer.verify_directly_issued_by(context.root)
+                reason = "unknown_seal_key"
+            except (InvalidSignature, ValueError, TypeError):
+                reason = "untrusted_signer"
+            raise _Reject("signer_chain", reason, key_id)
+        if not classic_xref_chain(data):
+            raise _Reject("pdf_structure", "unsupported_structure")
+        result = document_stage(data, found)
+    except _Reject as reject:
+        check = verdict.get(reject.check)
+        if check is None:
+            verdict.add(reject.check, False, reject.reason, reject.detail)
+        else:
+            check.ok, check.reason, check.detail = False, reject.reason, reject.detail
+        return verdict.skip_rest(PDF_CHECKS)
+    info = seal[0]
+    signer_check(verdict, info, signer, context, now)
+    signed_at = result["signing_time"]
+    if signed_at is None:
+        verdict.add("seal_key", False, "seal_not_valid_at_signing", "no signing time")
+    else:
+        seal_check(verdict, info, signed_at, now)
+        _retired_key_document_check(verdict, info, data, context)
+    if not result["certified"] or not result["no_changes"]:
+        verdict.add("certification", False, "not_certified")
+    else:
+        verdict.add("certification", True)
+    _document_data(verdict, result, key_id, context, now)
+    verdict.facts["signed_at"] = signed_at
+    return verdict.skip_rest(PDF_CHECKS)
+
+
+def _retired_key_document_check(verdict: Verdict, info, data: bytes, context: Context) -> None:
+    """A stolen key can backdate /M.  Where the issuer's store is at hand, a retired
+    key's signature counts only on a document the store actually issued."""
+    check = verdict.get("seal_key")
+    if info.retired_at is None or not check.ok or context.store is None:
+        return
+    digest = hashlib.sha256(data).hexdigest()
+    if context.store.one("SELECT 1 AS known FROM documents WHERE sha256 = ?", (digest,)) is None:
+        check.ok, check.reason, check.detail = False, "seal_compromised", f"{info.key_id} (not issued by this store)"
+
+
+def _document_data(verdict: Verdict, result: dict, key_id: str, context: Context, now: datetime) -> None:
+    """The signed QR payload in the document information: certificate number, window."""
+    if not result["payload"]:
+        verdict.add("qr_signature", False, "missing_qr")
+        return
+    decoded = decode_qr(verdict, result["payload"], context)
+    if decoded is None:
+        return
+    claims, _ = decoded
+    signed_at = result["signing_time"]
+    if claims.key_id != key_id or (claims.valid_from is not None and (
+            signed_at is None or abs(claims.valid_from - signed_at) > _ONE_SECOND)):
+        check = verdict.get("qr_signature")
+        check.ok, check.reason = False, "qr_mismatch"
+        return
+    status_check(verdict, context, claims.certificate_no)
+    window_check(verdict, claims.valid_from, claims.valid_until, now)
