@@ -26,6 +26,11 @@ _STEPS_ZH = {
     "verify": "验证 PDF：签名、证书链、完整性、证书状态、加注有效期",
     "trust": "导出公开信任包", "verify_qr": "离线验证二维码内容（仅用信任包）",
     "lookup": "公开查验：证书编号 + 姓名",
+    "m_issue": "会员证：导入入会申请", "m_local": "地方注协初审通过", "m_national": "中注协复审通过",
+    "m_status": "申请人查询进度，领取证书编号和初始密码（写入 0600 文件）",
+    "m_login": "首次登录须修改初始密码", "m_photo": "2010 年及以后通过考试：沿用考试报名照片",
+    "m_confirm": "确认个人信息", "m_request": "申请下载会员证（选择二维码公开的信息）",
+    "m_process": "管理员生成并签署会员证", "m_download": "下载会员证", "m_verify": "验证会员证",
 }
 _STEPS_EN = {
     "init": "Administrator: create the store, the root CA and the ministry seal key (encrypted at rest)",
@@ -37,6 +42,13 @@ _STEPS_EN = {
     "verify": "Verify the PDF: signature, chain, integrity, status, annotation window",
     "trust": "Export the public trust bundle", "verify_qr": "Verify the QR payload offline, with the bundle only",
     "lookup": "Public lookup: certificate number + name",
+    "m_issue": "Membership: import the applications", "m_local": "Local association approves (first review)",
+    "m_national": "National association approves (second review)",
+    "m_status": "The applicant checks progress and receives the number and initial password (0600 file)",
+    "m_login": "First login must change the initial password", "m_photo": "Passed in 2010 or later: reuse the exam photo",
+    "m_confirm": "Confirm personal details", "m_request": "Request the member certificate (choose what the QR reveals)",
+    "m_process": "Administrator renders and signs it", "m_download": "Download the member certificate",
+    "m_verify": "Verify the member certificate",
 }
 
 
@@ -91,6 +103,7 @@ def run_demo(folder: Path | None, *, lang: str = "en", say: Callable | None = No
         payload = _qr_payload(pdf)
         step("verify_qr", "verify", "--qr", payload, "--trust", str(bundle))
         step("lookup", "verify", "--number", CERTIFICATE_NO, "--name", HOLDER["name"])
+        _member_flow(step, workdir, env)
         verified = True
     except DemoFailed as failure:
         if say:
@@ -100,6 +113,34 @@ def run_demo(folder: Path | None, *, lang: str = "en", say: Callable | None = No
             shutil.rmtree(workdir, ignore_errors=True)
     return {"verified": verified, "folder": str(workdir) if folder or not verified else None,
             "pdf": str(pdf) if folder else None, "steps": log}
+
+
+MEMBER = {"number": "2021CPA110000001", "name": "赵六", "id_number": "110108198511120038",
+          "approval_no": "京注协〔2021〕15号"}
+
+
+def _member_flow(step, workdir: Path, env: dict) -> None:
+    """One membership certificate: two reviews, initial password, photo, details, signed PDF."""
+    data = files("certcli.data")
+    (workdir / "photos").mkdir(exist_ok=True)
+    (workdir / "photos" / "exam-2021CPA110000001.jpg").write_bytes(data.joinpath("demo_member_photo.jpg").read_bytes())
+    (workdir / "members.csv").write_bytes(data.joinpath("demo_members.csv").read_bytes())
+    initial = workdir / "initial-password.txt"
+    member_pdf = workdir / "member.pdf"
+    step("m_issue", "admin", "issue", str(workdir / "members.csv"))
+    step("m_local", "admin", "member", "review", MEMBER["number"], "--stage", "local", "--approve")
+    step("m_national", "admin", "member", "review", MEMBER["number"], "--stage", "national", "--approve")
+    step("m_status", "member", "status", "--id-number", MEMBER["id_number"], "--name", MEMBER["name"],
+         "--approval-no", MEMBER["approval_no"], "--password-file", str(initial))
+    env["CERTCLI_PASSWORD"] = initial.read_text().strip()
+    env["CERTCLI_NEW_PASSWORD"] = "demo-member-password-1"
+    step("m_login", "login", "--cert-number", MEMBER["number"])
+    step("m_photo", "member", "photo", "--use", "exam")
+    step("m_confirm", "member", "confirm", "--email", "zhao@example.cn", "--yes")
+    step("m_request", "member", "download", "-o", str(member_pdf), "--reveal", "mobile", expect=(4,))
+    step("m_process", "admin", "process")
+    step("m_download", "member", "download", "-o", str(member_pdf), "--reveal", "mobile")
+    step("m_verify", "verify", str(member_pdf))
 
 
 def _qr_payload(pdf: Path) -> str:
