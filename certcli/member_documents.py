@@ -14,7 +14,7 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
-from certcli import audit, member_rules, rules
+from certcli import audit, member_rules, processing, rules
 from certcli.errors import BadInput
 from certcli.errors_extra import BadPhoto, DetailsIncomplete, DocumentPending
 from certcli.membership import inspections, personal_details, transfers
@@ -258,9 +258,7 @@ def process_member_documents(store: Store, keys_dir: Path, passphrase: bytes, *,
                 if report.failures is not None and len(report.failures) < 100:
                     report.failures.append({"member_document_id": document_id, "reason": failure})
                 continue
-            digest = hashlib.sha256(pdf).hexdigest()
-            conn.execute("INSERT OR IGNORE INTO documents (sha256, pdf, created_at) VALUES (?, ?, ?)",
-                         (digest, pdf, iso(now)))
+            digest = processing.store_document(conn, pdf, now)
             completed = conn.execute(
                 "UPDATE member_documents SET status = 'completed', completed_at = ?, document_sha256 = ? "
                 "WHERE id = ? AND status = 'pending'", (iso(now), digest, document_id)).rowcount

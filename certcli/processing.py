@@ -198,6 +198,14 @@ def _results(jobs, keys_dir, passphrase, now, workers):
         yield from pool.map(_work, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8))))
 
 
+def store_document(conn, pdf: bytes, now: datetime) -> str:
+    """Content-addressed: the same PDF bytes are stored once, under their SHA-256."""
+    digest = hashlib.sha256(pdf).hexdigest()
+    conn.execute("INSERT OR IGNORE INTO documents (sha256, pdf, created_at) VALUES (?, ?, ?)",
+                 (digest, pdf, iso(now)))
+    return digest
+
+
 def _store_results(store: Store, batch: list[tuple], report: ProcessReport, now: datetime) -> None:
     if not batch:
         return
@@ -212,9 +220,7 @@ def _store_results(store: Store, batch: list[tuple], report: ProcessReport, now:
                 if len(report.failures) < 100:
                     report.failures.append({"annotation_id": annotation_id, "reason": failure})
                 continue
-            digest = hashlib.sha256(pdf).hexdigest()
-            conn.execute("INSERT OR IGNORE INTO documents (sha256, pdf, created_at) VALUES (?, ?, ?)",
-                         (digest, pdf, iso(now)))
+            digest = store_document(conn, pdf, now)
             changed = conn.execute(
                 "UPDATE annotations SET status = 'completed', completed_at = ?, document_sha256 = ? "
                 "WHERE id = ? AND status = 'pending'", (iso(now), digest, annotation_id)).rowcount
