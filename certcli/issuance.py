@@ -112,7 +112,8 @@ def _existing(store: Store, numbers: list[str]) -> dict[str, tuple]:
 def _flush(store, batch, report, imported_at, dry_run, seen_in_dry_run, on_reject) -> None:
     if not batch:
         return
-    with store.transaction() as conn:
+    # a dry run only reads: no write lock for it
+    with store.transaction(immediate=not dry_run) as conn:
         existing = _existing(store, [row.certificate_no for row in batch])
         fresh: dict[str, RosterRow] = {}
         for row in batch:
@@ -133,7 +134,6 @@ def _flush(store, batch, report, imported_at, dry_run, seen_in_dry_run, on_rejec
         if dry_run:
             seen_in_dry_run.update(fresh)
             report.inserted += len(fresh)
-            conn.execute("SELECT 1")  # nothing written; the transaction just ends
             return
         before = conn.total_changes
         conn.executemany(_INSERT, [

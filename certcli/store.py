@@ -266,7 +266,25 @@ MIGRATIONS: list[Callable[["sqlite_utils.Database"], None]] = [_v1, _v2_audit, _
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class Store:
+class RowQueries:
+    """Rows as dicts over ``self.conn``; shared by :class:`Store` and read-only views."""
+
+    conn: sqlite3.Connection
+
+    def one(self, sql: str, params=()) -> dict | None:
+        cursor = self.conn.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cursor.description], row))
+
+    def all(self, sql: str, params=()) -> list[dict]:
+        cursor = self.conn.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+class Store(RowQueries):
     """An open certcli store.  ``db`` is the sqlite-utils Database.
 
     Writes inside :meth:`transaction` use ``conn.execute`` directly: sqlite-utils'
@@ -339,18 +357,6 @@ class Store:
 
             self._db = sqlite_utils.Database(self.conn)
         return self._db
-
-    def one(self, sql: str, params=()) -> dict | None:
-        cursor = self.conn.execute(sql, params)
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([c[0] for c in cursor.description], row))
-
-    def all(self, sql: str, params=()) -> list[dict]:
-        cursor = self.conn.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from certcli import rules
 from certcli.errors import BadInput, CertcliError, KeyProblem
+from certcli.store import STORE_FILENAME, RowQueries
 
 MAX_PDF_BYTES = 20 * 2**20
 # Longest honest annotation: applied on day D for 90 days, signed no earlier than
@@ -171,32 +172,18 @@ class Verdict:
                 "checks": [{"name": c.name, "ok": c.ok, "reason": c.reason, "detail": c.detail} for c in self.checks]}
 
 
-STORE_FILENAME = "certcli.db"          # = certcli.store.STORE_FILENAME
-
-
-class ReadOnlyStore:
+class ReadOnlyStore(RowQueries):
     """The store, opened read-only for the few lookups verification makes.
 
-    ``certcli.store`` pulls in sqlite-utils (~0.3 s of imports); ``verify`` is a
-    cold, often scripted command, so it reads the same file with :mod:`sqlite3`
-    directly.  A damaged or foreign file surfaces as ``sqlite3.Error``, which the
-    CLI reports as ``store_corrupt``.
+    Verifying never writes: no WAL set-up, no migration, nothing created.  A
+    damaged or foreign file surfaces as ``sqlite3.Error``, which the CLI
+    reports as ``store_corrupt``.
     """
 
     def __init__(self, path: Path):
         import sqlite3
 
         self.conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-
-    def one(self, sql: str, params=()) -> dict | None:
-        cursor = self.conn.execute(sql, params)
-        row = cursor.fetchone()
-        return None if row is None else dict(zip([c[0] for c in cursor.description], row))
-
-    def all(self, sql: str, params=()) -> list[dict]:
-        cursor = self.conn.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def close(self) -> None:
         self.conn.close()

@@ -31,9 +31,13 @@ def _command(name: str):
 
 
 def keys_of(runtime):
-    from certcli.keys import IssuerKeys
+    """One IssuerKeys per command: it caches the stretched passphrase (scrypt, ~100 ms),
+    so unlock() and the key operation after it pay for the stretch once."""
+    if "keys" not in runtime.extra:
+        from certcli.keys import IssuerKeys
 
-    return IssuerKeys(runtime.home / KEYS_DIRNAME)
+        runtime.extra["keys"] = IssuerKeys(runtime.home / KEYS_DIRNAME)
+    return runtime.extra["keys"]
 
 
 def unlock(runtime, from_stdin: bool) -> bytes:
