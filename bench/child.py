@@ -19,6 +19,7 @@ def main() -> None:
     result = function(**kwargs)
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     result["maxrss_mib"] = own.ru_maxrss / 1024  # Linux reports KiB
+    result["children_maxrss_mib"] = children.ru_maxrss / 1024  # the largest worker process, if any
     # CPU seconds of this process and its (worker) children: with wall time, shows contention.
     result["cpu_seconds"] = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
     sys.stdout.write(CHILD_MARK + json.dumps(result) + "\n")

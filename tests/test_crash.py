@@ -42,6 +42,27 @@ def start(home, *args):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def roster_workers(roster):
+    """Live parsing workers (certcli.roster_stream) for ``roster``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                cmdline = handle.read()
+        except OSError:
+            continue
+        if b"certcli.roster_stream" in cmdline and str(roster).encode() in cmdline:
+            found.append(int(pid))
+    return found
+
+
+def no_orphan_worker(roster, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while roster_workers(roster) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not roster_workers(roster)
+
+
 def snapshot(home):
     db = sqlite3.connect(home / "certcli.db")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -62,6 +83,7 @@ def test_killed_imports_then_a_rerun_equal_one_clean_run(roster, tmp_path):
         assert certcli(home, "admin", "init").returncode == 0
     started = time.monotonic()
     assert certcli(clean, "admin", "issue", roster).returncode == 0
+    assert not roster_workers(roster)
     full_run = time.monotonic() - started
     expected = snapshot(clean)
     assert len(expected) == ROWS
@@ -74,6 +96,7 @@ def test_killed_imports_then_a_rerun_equal_one_clean_run(roster, tmp_path):
             process.send_signal(signal.SIGKILL)
             kills += 1
         process.wait()
+        assert no_orphan_worker(roster), "the parsing worker outlived its killed importer"
         partial = snapshot(crashed)  # consistent after every kill
         assert len(partial) == len(set(partial)) <= ROWS
     result = certcli(crashed, "admin", "issue", roster)

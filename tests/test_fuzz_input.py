@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from certcli import issuance, rules
 from certcli.errors import CertcliError
 from certcli.exporting import neutralise_cell
-from certcli.render import check_text_renderable
+from certcli.glyphs import check_text_renderable
 from certcli.store import open_store
 from conftest import cert_row
 

@@ -172,6 +172,21 @@ def test_resident_id_rejections(number, reason):
     assert info.value.data["reason"] == reason
 
 
+def test_full_width_digits_are_read_as_ascii_other_scripts_digits_are_not():
+    # Chinese input methods type １１０…Ｘ; Excel keeps them as typed
+    full_width = "１１０１０５１９４９１２３１００２ｘ"
+    assert rules.normalize_id_number("resident_id", full_width) == "11010519491231002X"
+    arabic_indic = "".join(chr(0x660 + int(c)) for c in "11010519491231002") + "X"
+    with pytest.raises(InvalidIdNumber):
+        rules.normalize_id_number("resident_id", arabic_indic)
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_check_char_tables_agree_with_the_weighted_sum(first17):
+    weighted = sum(int(c) * w for c, w in zip(first17, (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)))
+    assert rules.resident_id_check_char(first17) == "10X98765432"[weighted % 11]
+
+
 @given(st.text(alphabet="0123456789", min_size=17, max_size=17))
 def test_any_17_digits_plus_their_check_char_pass_format_and_check(first17):
     number = first17 + rules.resident_id_check_char(first17)

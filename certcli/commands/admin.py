@@ -98,7 +98,7 @@ def issue(
     """Import a roster of certificates. Bad rows are reported with line and reason; good rows are kept;
     re-running the same roster adds nothing twice. Exit 6 if any row was rejected."""
     from certcli import issuance
-    from certcli.render import check_text_renderable
+    from certcli.glyphs import check_text_renderable
 
     runtime = rt()
     store = runtime.store()
