@@ -16,7 +16,7 @@ from pathlib import Path
 
 from certcli import audit, member_rules, processing, rules
 from certcli.errors import BadInput
-from certcli.errors_extra import BadPhoto, DetailsIncomplete, DocumentPending
+from certcli.errors import BadPhoto, DetailsIncomplete, DocumentPending
 from certcli.membership import inspections, personal_details, transfers
 from certcli.store import Store, iso
 

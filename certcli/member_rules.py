@@ -1,7 +1,7 @@
 """Pure rules for membership e-certificates (SPEC §3, seed 003).
 
 Standard library only; the clock is passed in.  Violations raise the typed
-errors of :mod:`certcli.errors_extra`.
+errors of :mod:`certcli.errors`.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from certcli.errors_extra import (
+from certcli.errors import (
     DetailsNotConfirmed,
     PhotoMissing,
     PhotoNotChosen,

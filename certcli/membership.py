@@ -26,7 +26,7 @@ from certcli.errors import (
     NotFound,
     PasswordChangeRequired,
 )
-from certcli.errors_extra import MemberLoginRequired, MemberNotApproved, PasswordNotChanged
+from certcli.errors import MemberLoginRequired, MemberNotApproved, PasswordNotChanged
 from certcli.member_rules import Review
 from certcli.store import Store, iso, parse_day, parse_instant
 

@@ -6,7 +6,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 
-from certcli.errors_extra import (
+from certcli.errors import (
     ElectronicNotIssued,
     PaperCollectionNotOpen,
     PaperNotIssued,

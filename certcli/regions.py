@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from certcli import audit, region_rules, rules
 from certcli.errors import BadInput, CertificateRevoked, NotFound
-from certcli.errors_extra import PaperRequestExists
+from certcli.errors import PaperRequestExists
 from certcli.region_rules import Policy
 from certcli.store import Store, iso, parse_day
 

@@ -14,9 +14,6 @@ REVEAL_HELP = ("Details the QR code and the page disclose, comma-separated: appr
 
 
 def register(app: typer.Typer) -> None:
-    from certcli import i18n_extra
-
-    i18n_extra.install()
     group = typer.Typer(help="Membership e-certificates (电子非执业会员证): review progress, photo, personal details, "
                              "download.", no_args_is_help=True)
     for name, command in (("status", status), ("info", info), ("photo", photo), ("confirm", confirm),

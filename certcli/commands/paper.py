@@ -8,9 +8,6 @@ from certcli.commands._runtime import PASSPHRASE_STDIN, handled, rt
 
 
 def register(app: typer.Typer) -> None:
-    from certcli import i18n_extra
-
-    i18n_extra.install()
     group = typer.Typer(help="Paper certificates (纸质证书): request collection on site or by mail, follow the "
                              "request.", no_args_is_help=True)
     group.command("request")(handled(request))
@@ -34,7 +31,7 @@ def register_admin(admin_app: typer.Typer) -> None:
 def _holder():
     """The logged-in holder who accepted the terms; members have no paper certificate to collect."""
     from certcli import accounts
-    from certcli.errors_extra import PaperMemberNotIssued
+    from certcli.errors import PaperMemberNotIssued
     from certcli.membership import MEMBER_ID_TYPE
 
     runtime = rt()

@@ -10,9 +10,6 @@ TOPIC_HELP = ("One topic: since-when, legal-effect, download, seals, annotation,
 
 
 def register(app: typer.Typer) -> None:
-    from certcli import i18n_extra
-
-    i18n_extra.install()
     app.command("scope")(handled(scope))
     app.command("faq")(handled(faq))
     help_group = typer.Typer(help="Help topics beyond --help: the FAQ.", no_args_is_help=True)
