@@ -207,6 +207,10 @@ def stats(store: Store, now: datetime) -> dict:
     # instants are stored in CST ISO form, so text order is time order (R4: overdue after 24 h)
     overdue = store.one("SELECT count(*) AS n FROM annotations WHERE status = 'pending' AND applied_at < ?",
                         (iso(now - rules.PROCESSING_PROMISE),))
+    cutoff = iso(now - rules.PROCESSING_PROMISE)
+    member_documents = store.one(
+        "SELECT count(*) AS pending, coalesce(sum(requested_at < ?), 0) AS overdue, "
+        "min(requested_at) AS oldest_pending_at FROM member_documents WHERE status = 'pending'", (cutoff,))
     annotations = {r["status"]: r["n"] for r in store.all(
         "SELECT status, count(*) AS n FROM annotations WHERE kind = 'annotation' GROUP BY status")}
     return {
@@ -217,5 +221,6 @@ def stats(store: Store, now: datetime) -> dict:
         "pending": pending["n"],
         "overdue": overdue["n"],
         "oldest_pending_at": pending["oldest"],
+        "member_documents": member_documents,
         "accounts": store.one("SELECT count(*) AS n FROM accounts")["n"],
     }

@@ -292,6 +292,22 @@ def download(members, env, path, *reveal):
     return first.json
 
 
+def test_pending_member_certificates_are_counted_and_listed(members, tmp_path):
+    env = ready_member(members, tmp_path)
+    assert members("member", "download", "-o", tmp_path / "m.pdf", env=env).error_code == "document_pending"
+    stats = members("admin", "stats").json["member_documents"]
+    assert (stats["pending"], stats["overdue"]) == (1, 0)
+    listed = members("admin", "pending").json["member_documents"]
+    assert [(r["certificate_no"], r["overdue"]) for r in listed] == [("2021CPA110000001", False)]
+    late = "2026-03-02T10:00:01+08:00"  # over 24 h later (R4)
+    assert members("admin", "stats", now=late).json["member_documents"]["overdue"] == 1
+    assert len(members("admin", "pending", "--overdue", now=late).json["member_documents"]) == 1
+    human = members("admin", "pending", json_mode=False, now=late)
+    assert listed[0]["document_no"] in human.out and "OVERDUE" in human.out
+    assert members("admin", "process").json["completed"] == 1
+    assert members("admin", "stats").json["member_documents"]["pending"] == 0
+
+
 def qr_of(path) -> str:
     from pypdf import PdfReader
 

@@ -219,6 +219,9 @@ def stats() -> None:
                               f"accounts: {result['accounts']}", markup=False)
         runtime.console.print(f"annotations pending: {result['pending']}  overdue (>24 h): {result['overdue']}",
                               markup=False)
+        members = result["member_documents"]
+        runtime.console.print(f"member certificates pending: {members['pending']}  overdue (>24 h): "
+                              f"{members['overdue']}", markup=False)
         table = Table("qualification", "status", "count")
         for row in result["by_qualification"]:
             table.add_row(row["qualification"], row["status"], str(row["n"]))
@@ -230,7 +233,7 @@ def stats() -> None:
 @_command("pending")
 def pending(overdue_only: Annotated[bool, typer.Option("--overdue", help="Only requests older than 24 h.")] = False,
             ) -> None:
-    """Pending requests, oldest first, with how long each has waited (R4: overdue after 24 h)."""
+    """Pending requests (annotations, then member certificates), oldest first; overdue after 24 h (R4)."""
     from certcli import rules
     from certcli.store import iso
 
@@ -242,18 +245,23 @@ def pending(overdue_only: Annotated[bool, typer.Option("--overdue", help="Only r
         "FROM annotations a JOIN certificates c ON c.id = a.certificate_id WHERE a.status = 'pending' "
         + ("AND a.applied_at < ? " if overdue_only else "") + "ORDER BY a.applied_at LIMIT 1000",
         (cutoff, cutoff) if overdue_only else (cutoff,))
-    for row in rows:
+    member_rows = store.all(
+        "SELECT d.document_no, c.certificate_no, d.requested_at, d.requested_at < ? AS overdue "
+        "FROM member_documents d JOIN certificates c ON c.id = d.certificate_id WHERE d.status = 'pending' "
+        + ("AND d.requested_at < ? " if overdue_only else "") + "ORDER BY d.requested_at LIMIT 1000",
+        (cutoff, cutoff) if overdue_only else (cutoff,))
+    for row in rows + member_rows:
         row["overdue"] = bool(row["overdue"])
 
     def human():
-        for row in rows:
+        for number, row, at in ([(r["annotation_no"], r, r["applied_at"]) for r in rows]
+                                + [(r["document_no"], r, r["requested_at"]) for r in member_rows]):
             flag = "OVERDUE" if row["overdue"] else ""
-            runtime.console.print(f"{row['annotation_no']}  {row['certificate_no']}  {row['applied_at']}  {flag}",
-                                  markup=False)
-        if not rows:
+            runtime.console.print(f"{number}  {row['certificate_no']}  {at}  {flag}", markup=False)
+        if not rows and not member_rows:
             runtime.console.print("—")
 
-    runtime.emit({"pending": rows}, human)
+    runtime.emit({"pending": rows, "member_documents": member_rows}, human)
 
 
 @_command("export")
