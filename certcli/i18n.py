@@ -14,6 +14,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # errors: (zh, en)
     "not_logged_in": ("请先登录：certcli login --id-number 证件号码", "Please log in first: certcli login --id-number ID"),
     "bad_credentials": ("证件号码或密码错误。", "Wrong ID number or password."),
+    "bad_credentials.approval_no": ("证件号码、姓名与批准文号不匹配。",
+                                    "The ID number, name and approval number do not match."),
     "account_locked": ("密码错误次数过多，账户已锁定至 {until}。", "Too many wrong passwords; the account is locked until {until}."),
     "terms_not_accepted": ("请先阅读并同意服务须知（第 {current_version} 版）：certcli agree",
                            "Please read and accept the service terms (version {current_version}) first: certcli agree"),
@@ -241,7 +243,10 @@ class _Blank(dict):
 
 
 def t(key: str, lang: str, **data) -> str:
-    pair = MESSAGES.get(key)
+    # "code.what" refines a message where one code covers several inputs
+    # (bad_credentials for a password or for a membership approval number)
+    pair = MESSAGES.get(f"{key}.{data['what']}") if "what" in data else None
+    pair = pair or MESSAGES.get(key)
     if pair is None:
         return key
     template = pair[0] if lang == "zh" else pair[1]

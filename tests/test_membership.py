@@ -154,6 +154,7 @@ def test_wrong_approval_numbers_lock_the_query(members):
     for _ in range(4):
         wrong = members("member", "status", "--id-number", MEMBER_ID, "--name", "赵六", "--approval-no", "guess")
         assert wrong.code == 3 and wrong.error_code == "bad_credentials"
+        assert "approval number" in wrong.json["error"]["message"]
     assert members("member", "status", "--id-number", MEMBER_ID, "--name", "赵六", "--approval-no",
                    "guess").error_code == "account_locked"
     locked = members("member", "status", "--id-number", MEMBER_ID, "--name", "赵六", "--approval-no", APPROVAL)
