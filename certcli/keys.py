@@ -24,7 +24,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -75,20 +74,6 @@ class LoadedSeal:
     chain: list[x509.Certificate]     # [root]
 
 
-@dataclass(frozen=True)
-class TrustBundle:
-    roots: tuple[x509.Certificate, ...]
-    seal_certificates: tuple[x509.Certificate, ...]
-    keys: dict[str, tuple[SealInfo, ec.EllipticCurvePublicKey]]
-
-    @property
-    def root(self) -> x509.Certificate:
-        return self.roots[0]
-
-    def public_keys(self) -> dict[str, tuple[SealInfo, ec.EllipticCurvePublicKey]]:
-        return dict(self.keys)                 # same shape as IssuerKeys.public_keys()
-
-
 # --------------------------------------------------------------------------- helpers
 
 def key_id_of(public_key) -> str:
@@ -104,11 +89,11 @@ def _aware(now: datetime) -> datetime:
     return now.astimezone(_UTC)
 
 
-def _iso(dt: datetime | None) -> str | None:
+def iso_text(dt: datetime | None) -> str | None:
     return None if dt is None else dt.astimezone(_UTC).isoformat().replace("+00:00", "Z")
 
 
-def _parse_iso(text: str | None) -> datetime | None:
+def parse_iso_text(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(_UTC) if text else None
 
 
@@ -133,7 +118,7 @@ def _name(cn: str, org: str) -> x509.Name:
         ])
 
 
-def _subject_value(cert: x509.Certificate, oid) -> str:
+def subject_value(cert: x509.Certificate, oid) -> str:
     attrs = quiet_subject(cert).get_attributes_for_oid(oid)
     return str(attrs[0].value) if attrs else ""
 
@@ -169,9 +154,9 @@ def _build_cert(*, subject: x509.Name, issuer: x509.Name, public_key, signing_ke
     return b.sign(signing_key, hashes.SHA256())
 
 
-def _info_from_cert(cert: x509.Certificate, seal_id: str, status: str,
+def info_from_cert(cert: x509.Certificate, seal_id: str, status: str,
                     retired_at: datetime | None) -> SealInfo:
-    return SealInfo(seal_id=seal_id, name=_subject_value(cert, NameOID.ORGANIZATION_NAME),
+    return SealInfo(seal_id=seal_id, name=subject_value(cert, NameOID.ORGANIZATION_NAME),
                     key_id=key_id_of(cert.public_key()),
                     not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
                     status=status, retired_at=retired_at)
@@ -316,8 +301,8 @@ class IssuerKeys:
         return self._entry_info(entry)
 
     def _entry_info(self, entry: dict) -> SealInfo:
-        info = _info_from_cert(self._cert(entry["cert_file"]), entry["seal_id"],
-                               entry["status"], _parse_iso(entry.get("retired_at")))
+        info = info_from_cert(self._cert(entry["cert_file"]), entry["seal_id"],
+                               entry["status"], parse_iso_text(entry.get("retired_at")))
         return replace(info, name=entry.get("name") or info.name)
 
     def _active_entry(self, seal_id: str) -> dict:
@@ -355,7 +340,7 @@ class IssuerKeys:
             raise NotFound(kind="seal_key", key_id=key_id)
         self._root_key(passphrase)
         entry["status"] = "retired"
-        entry["retired_at"] = _iso(_aware(compromised_at))
+        entry["retired_at"] = iso_text(_aware(compromised_at))
         self._write_manifest(manifest)
         return self._entry_info(entry)
 
@@ -385,97 +370,8 @@ class IssuerKeys:
                 for e in self._manifest()["seals"]}
 
     def trust_bundle_pem(self) -> str:
-        """Root + every seal certificate (any status), each after ``# key: value`` lines."""
-        root = self.root_certificate()
-        parts = ["# certcli trust bundle: issuer root CA and seal certificates (public only)\n",
-                 _comment_block({"root": _subject_value(root, NameOID.COMMON_NAME),
-                                 "key_id": key_id_of(root.public_key()),
-                                 "validity": f"{_iso(root.not_valid_before_utc)} .. "
-                                             f"{_iso(root.not_valid_after_utc)}"}), _pem(root)]
-        for entry in self._manifest()["seals"]:
-            info = self._entry_info(entry)
-            meta = {"seal_id": info.seal_id, "name": info.name, "key_id": info.key_id,
-                    "status": info.status,
-                    "validity": f"{_iso(info.not_before)} .. {_iso(info.not_after)}"}
-            if info.retired_at is not None:
-                meta["retired_at"] = _iso(info.retired_at)
-            parts += [_comment_block(meta), _pem(self._cert(entry["cert_file"]))]
-        return "".join(parts)
+        """Root + every seal certificate (any status): see :mod:`certcli.trust_bundle`."""
+        from certcli.trust_bundle import bundle_pem
 
-
-# --------------------------------------------------------------------------- trust bundle
-
-def _pem(cert: x509.Certificate) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
-
-
-def _comment_block(meta: dict) -> str:
-    return "".join(f"# {k}: {' '.join(str(v).split())}\n" for k, v in meta.items())
-
-
-_PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----\r?\n.*?-----END CERTIFICATE-----", re.S)
-
-
-def parse_trust_bundle(pem_text: str) -> TrustBundle:
-    """Parse :meth:`IssuerKeys.trust_bundle_pem` output (or any PEM list of a root + seals).
-
-    Key ids, names and validity always come from the certificates; only
-    ``seal_id``, ``status`` and ``retired_at`` come from the comment lines.
-    Seal certificates not issued by a root in the bundle are rejected.
-    """
-    if "PRIVATE KEY" in pem_text:
-        raise BadInput(reason="trust_bundle_contains_private_key")
-    roots: list[x509.Certificate] = []
-    leaves: list[tuple[x509.Certificate, dict]] = []
-    pos = 0
-    for match in _PEM_RE.finditer(pem_text):
-        meta = {}
-        for line in pem_text[pos:match.start()].splitlines():
-            line = line.strip()
-            if line.startswith("#") and ":" in line:
-                k, _, v = line[1:].partition(":")
-                meta[k.strip()] = v.strip()
-        pos = match.end()
-        try:
-            cert = x509.load_pem_x509_certificate(match.group(0).encode("ascii"))
-        except ValueError as exc:
-            raise BadInput(reason="trust_bundle_bad_certificate") from exc
-        if _is_ca(cert):
-            roots.append(cert)
-        else:
-            leaves.append((cert, meta))
-    if not roots:
-        raise BadInput(reason="trust_bundle_without_root")
-    keys: dict[str, tuple[SealInfo, ec.EllipticCurvePublicKey]] = {}
-    for cert, meta in leaves:
-        if not any(_issued_by(cert, root) for root in roots):
-            raise BadInput(reason="trust_bundle_foreign_certificate")
-        public_key = cert.public_key()
-        if not isinstance(public_key, ec.EllipticCurvePublicKey):
-            continue
-        status = meta.get("status", "active")
-        if status not in ("active", "rotated", "retired"):
-            raise BadInput(reason="trust_bundle_bad_status", status=status)
-        try:
-            retired_at = _parse_iso(meta.get("retired_at"))
-        except ValueError as exc:
-            raise BadInput(reason="trust_bundle_bad_date") from exc
-        info = _info_from_cert(cert, meta.get("seal_id", ""), status, retired_at)
-        keys[info.key_id] = (info, public_key)
-    return TrustBundle(roots=tuple(roots), seal_certificates=tuple(c for c, _ in leaves),
-                       keys=keys)
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-        return True
-    except (InvalidSignature, ValueError, TypeError):
-        return False
+        return bundle_pem(self.root_certificate(),
+                          [(self._entry_info(e), self._cert(e["cert_file"])) for e in self._manifest()["seals"]])

@@ -205,7 +205,7 @@ class Context:
             return ReadOnlyStore(path) if path.is_file() else None
 
         if trust is not None:
-            from certcli.keys import parse_trust_bundle
+            from certcli.trust_bundle import parse_trust_bundle
 
             try:
                 with open(trust, "rb") as handle:

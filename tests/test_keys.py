@@ -20,9 +20,9 @@ from certcli.keys import (
     MINISTRY_SEAL_NAME,
     IssuerKeys,
     key_id_of,
-    parse_trust_bundle,
     quiet_subject,
 )
+from certcli.trust_bundle import parse_trust_bundle
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=CST)

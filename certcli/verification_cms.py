@@ -1,0 +1,167 @@
+"""Stage 2 of ``verify FILE.pdf``: the CMS signature container, checked before any
+PDF parser runs (see :mod:`certcli.verification_pdf` for the three stages).
+
+The container must have the strict shape certcli writes; its message digest
+must match the signed bytes, its ESS signing-certificate attribute the
+embedded certificate, and its signature must verify with a seal key we trust.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from certcli.verification import Context
+    from certcli.verification_pdf import Located
+
+
+class Reject(Exception):
+    """A check failed: ``check`` names it, ``reason`` is the stable code."""
+
+    def __init__(self, check: str, reason: str, detail: str = ""):
+        super().__init__(reason)
+        self.check, self.reason, self.detail = check, reason, detail
+
+
+def _der_length(raw: bytes) -> int:
+    """Total length of the DER SEQUENCE at the start of ``raw``."""
+    if len(raw) < 2 or raw[0] != 0x30:
+        raise Reject("signature", "bad_signature_container")
+    first = raw[1]
+    if first < 0x80:
+        return 2 + first
+    n = first & 0x7F
+    if not 1 <= n <= 3 or len(raw) < 2 + n:
+        raise Reject("signature", "bad_signature_container")
+    return 2 + n + int.from_bytes(raw[2:2 + n], "big")
+
+
+def _attribute(signed_attrs, name: str):
+    values = [a["values"] for a in signed_attrs if a["type"].native == name]
+    if len(values) != 1 or len(values[0]) != 1:
+        raise Reject("signature", "bad_signature_container")
+    return values[0][0].native
+
+
+_ESS_SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"   # RFC 5035
+_ESS_CLASSES: dict = {}
+
+
+def _ess_certificates(signed_attrs):
+    """The ESSCertIDv2 list of the signing-certificate-v2 attribute.  asn1crypto does
+    not know the attribute (pyHanko registers it only when ``pyhanko.sign`` is
+    imported), so it is matched by OID and parsed here."""
+    from asn1crypto import algos, core
+
+    if not _ESS_CLASSES:
+        class EssCertIdV2(core.Sequence):
+            _fields = [("hash_algorithm", algos.DigestAlgorithm, {"default": {"algorithm": "sha256"}}),
+                       ("cert_hash", core.OctetString), ("issuer_serial", core.Any, {"optional": True})]
+
+        class EssCertIdsV2(core.SequenceOf):
+            _child_spec = EssCertIdV2
+
+        class SigningCertificateV2(core.Sequence):
+            _fields = [("certs", EssCertIdsV2), ("policies", core.Any, {"optional": True})]
+
+        _ESS_CLASSES["v2"] = SigningCertificateV2
+    values = [a["values"] for a in signed_attrs if a["type"].dotted == _ESS_SIGNING_CERTIFICATE_V2]
+    if len(values) != 1 or len(values[0]) != 1:
+        raise Reject("signature", "bad_signature_container")
+    return _ESS_CLASSES["v2"].load(values[0][0].dump(), strict=True)["certs"]
+
+
+def check_cms(data: bytes, found: "Located", context: "Context") -> tuple[str, object, object]:
+    """Stage 2: the signature container, the digest and the signature value.
+
+    Returns ``(key_id, seal, signer_cert)`` where ``seal`` is ``(SealInfo, key)`` or
+    None when the signer is not one of our seal keys; raises :class:`Reject`.
+    """
+    from asn1crypto import cms, core
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from certcli.keys import key_id_of
+
+    raw = found.contents
+    total = _der_length(raw)
+    if total > len(raw) or raw[total:].strip(b"\0"):
+        raise Reject("signature", "bad_signature_container")
+    try:
+        info = cms.ContentInfo.load(raw[:total], strict=True)
+        if info["content_type"].native != "signed_data":
+            raise Reject("signature", "bad_signature_container")
+        signed = info["content"]
+        signers = signed["signer_infos"]
+        encap = signed["encap_content_info"]
+        if len(signers) != 1 or encap["content_type"].native != "data" or encap["content"].native is not None \
+                or [a["algorithm"].native for a in signed["digest_algorithms"]] != ["sha256"] \
+                or signed["crls"].native is not None:
+            raise Reject("signature", "bad_signature_container")
+        si = signers[0]
+        if si["digest_algorithm"]["algorithm"].native != "sha256" or si["unsigned_attrs"].native is not None \
+                or si["signature_algorithm"]["algorithm"].native not in ("sha256_ecdsa", "ecdsa") \
+                or si["sid"].name != "issuer_and_serial_number":
+            raise Reject("signature", "bad_signature_container")
+        attrs = si["signed_attrs"]
+        if _attribute(attrs, "content_type") != "data":
+            raise Reject("signature", "bad_signature_container")
+        digest = _attribute(attrs, "message_digest")
+        ess = _ess_certificates(attrs)
+        sid = si["sid"].chosen
+        signer_der, root_der = None, context._cache.get("root_der")
+        if root_der is None:
+            root_der = context._cache["root_der"] = context.root.public_bytes(serialization.Encoding.DER)
+        certificates = signed["certificates"]
+        if isinstance(certificates, core.Void):
+            raise Reject("signature", "bad_signature_container")
+        only_our_root = True                # besides the signer: our root, nothing else
+        for choice in certificates:
+            if choice.name != "certificate":
+                raise Reject("signature", "bad_signature_container")
+            tbs = choice.chosen["tbs_certificate"]
+            if tbs["issuer"].dump() == sid["issuer"].dump() and tbs["serial_number"].native == \
+                    sid["serial_number"].native and signer_der is None:
+                signer_der = choice.chosen.dump()
+            elif choice.chosen.dump() != root_der:
+                only_our_root = False
+        if signer_der is None:
+            raise Reject("signature", "bad_signature_container")
+        only_our_root = only_our_root and len(certificates) <= 2
+        if len(ess) < 1 or ess[0]["hash_algorithm"]["algorithm"].native != "sha256" \
+                or ess[0]["cert_hash"].native != hashlib.sha256(signer_der).digest():
+            raise Reject("signature", "bad_signature_container")
+        signed_attrs = attrs.untag().dump()                 # a DER SET OF, as it was signed
+        signature = si["signature"].native
+        signer = x509.load_der_x509_certificate(signer_der)
+    except Reject:
+        raise
+    except Exception as error:  # noqa: BLE001 - a malformed container is a reason, not a crash
+        raise Reject("signature", "bad_signature_container", type(error).__name__) from None
+    sha = hashlib.sha256()
+    sha.update(memoryview(data)[:found.b])
+    sha.update(memoryview(data)[found.c:found.c + found.d])
+    if digest != sha.digest():
+        raise Reject("signature", "signature_broken")
+    key_id = key_id_of(signer.public_key())
+    seal = context.seal_keys.get(key_id)
+    key = signer.public_key()
+    if seal is not None and _spki(seal[1]) != _spki(key):
+        seal = None
+    try:
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise InvalidSignature()
+        (seal[1] if seal else key).verify(signature, signed_attrs, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError, TypeError):
+        raise Reject("signature", "signature_invalid") from None
+    if seal is not None and not only_our_root:   # our key, but someone swapped the embedded root
+        raise Reject("signature", "bad_signature_container")
+    return key_id, seal, signer
+
+
+def _spki(public_key) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
