@@ -145,3 +145,28 @@ def test_a_worker_that_dies_is_an_error_not_a_short_import(tmp_path):
         with pytest.raises(RuntimeError, match="ended unexpectedly"):
             for _ in chunks:
                 pass
+
+
+def test_junk_bytes_give_the_same_rejects_from_the_worker(tmp_path):
+    import random
+
+    rng = random.Random(3)
+    header = ",".join(cert_row().keys()).encode() + b"\r\n"
+    good = [",".join(cert_row(no=f"J{i:07d}", id_number=holder_id(i)).values()).encode() for i in range(3000)]
+    lines = []
+    for line in good:
+        roll = rng.random()
+        if roll < 0.2:
+            line = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 120)))
+        elif roll < 0.3:
+            cut = rng.randrange(len(line))
+            line = line[:cut] + b'"\x00\xff,' + line[cut:]
+        lines.append(line)
+    path = tmp_path / "junk.csv"
+    path.write_bytes(header + b"\r\n".join(lines) + b"\r\n")
+    outcomes = []
+    for parallel in (False, True):
+        home = tmp_path / f"home-{parallel}"
+        outcomes.append((outcome(import_into(home, path, parallel)), snapshot(home)))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0][3] > 300  # plenty rejected, and the good rows kept
