@@ -64,6 +64,7 @@ class SealInfo:
     not_after: datetime
     status: str                       # "active" | "rotated" | "retired"
     retired_at: datetime | None = None
+    rotated_at: datetime | None = None  # when a newer key took over this seal
 
 
 @dataclass
@@ -155,11 +156,11 @@ def _build_cert(*, subject: x509.Name, issuer: x509.Name, public_key, signing_ke
 
 
 def info_from_cert(cert: x509.Certificate, seal_id: str, status: str,
-                    retired_at: datetime | None) -> SealInfo:
+                   retired_at: datetime | None, rotated_at: datetime | None = None) -> SealInfo:
     return SealInfo(seal_id=seal_id, name=subject_value(cert, NameOID.ORGANIZATION_NAME),
                     key_id=key_id_of(cert.public_key()),
                     not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
-                    status=status, retired_at=retired_at)
+                    status=status, retired_at=retired_at, rotated_at=rotated_at)
 
 
 # --------------------------------------------------------------------------- store
@@ -301,8 +302,8 @@ class IssuerKeys:
         return self._entry_info(entry)
 
     def _entry_info(self, entry: dict) -> SealInfo:
-        info = info_from_cert(self._cert(entry["cert_file"]), entry["seal_id"],
-                               entry["status"], parse_iso_text(entry.get("retired_at")))
+        info = info_from_cert(self._cert(entry["cert_file"]), entry["seal_id"], entry["status"],
+                              parse_iso_text(entry.get("retired_at")), parse_iso_text(entry.get("rotated_at")))
         return replace(info, name=entry.get("name") or info.name)
 
     def _active_entry(self, seal_id: str) -> dict:
@@ -331,6 +332,7 @@ class IssuerKeys:
         for e in manifest["seals"]:
             if e["key_id"] == old["key_id"]:
                 e["status"] = "rotated"
+                e["rotated_at"] = iso_text(_aware(now))
         return self._add_seal(manifest, root_key, seal_id, old["name"], passphrase, _aware(now))
 
     def retire_seal(self, key_id: str, compromised_at: datetime, passphrase: bytes) -> SealInfo:

@@ -3,7 +3,7 @@
 Verifiers that have no store (an offline QR check, a relying party) trust
 exactly this file.  Each certificate follows ``# key: value`` comment lines;
 key ids, names and validity are always read from the certificates themselves,
-only ``seal_id``, ``status`` and ``retired_at`` from the comments.
+only ``seal_id``, ``status``, ``rotated_at`` and ``retired_at`` from the comments.
 """
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ def bundle_pem(root: x509.Certificate, seals: list[tuple[SealInfo, x509.Certific
     for info, cert in seals:
         meta = {"seal_id": info.seal_id, "name": info.name, "key_id": info.key_id, "status": info.status,
                 "validity": f"{iso_text(info.not_before)} .. {iso_text(info.not_after)}"}
-        if info.retired_at is not None:
-            meta["retired_at"] = iso_text(info.retired_at)
+        for name in ("rotated_at", "retired_at"):
+            if getattr(info, name) is not None:
+                meta[name] = iso_text(getattr(info, name))
         parts += [_comment_block(meta), _pem(cert)]
     return "".join(parts)
 
@@ -65,7 +66,7 @@ def parse_trust_bundle(pem_text: str) -> TrustBundle:
     """Parse :meth:`IssuerKeys.trust_bundle_pem` output (or any PEM list of a root + seals).
 
     Key ids, names and validity always come from the certificates; only
-    ``seal_id``, ``status`` and ``retired_at`` come from the comment lines.
+    ``seal_id``, ``status``, ``rotated_at`` and ``retired_at`` come from the comment lines.
     Seal certificates not issued by a root in the bundle are rejected.
     """
     if "PRIVATE KEY" in pem_text:
@@ -103,9 +104,10 @@ def parse_trust_bundle(pem_text: str) -> TrustBundle:
             raise BadInput(reason="trust_bundle_bad_status", status=status)
         try:
             retired_at = parse_iso_text(meta.get("retired_at"))
+            rotated_at = parse_iso_text(meta.get("rotated_at"))
         except ValueError as exc:
             raise BadInput(reason="trust_bundle_bad_date") from exc
-        info = info_from_cert(cert, meta.get("seal_id", ""), status, retired_at)
+        info = info_from_cert(cert, meta.get("seal_id", ""), status, retired_at, rotated_at)
         keys[info.key_id] = (info, public_key)
     return TrustBundle(roots=tuple(roots), seal_certificates=tuple(c for c, _ in leaves),
                        keys=keys)

@@ -23,6 +23,9 @@ MAX_PDF_BYTES = 20 * 2**20
 # Longest honest annotation: applied on day D for 90 days, signed no earlier than
 # the start of day D, usable until the start of day D+90 (R2).
 MAX_WINDOW = timedelta(days=rules.MAX_ANNOTATION_DAYS)
+# A rotated key's signatures count until its rotation, plus this long: an `admin
+# process` run that loaded the key just before the rotation finishes its batch.
+ROTATION_GRACE = timedelta(hours=1)
 
 CHECK_LABELS = {
     "pdf_structure": ("文件格式", "File format"),
@@ -72,6 +75,7 @@ REASONS = {
     "seal_not_yet_valid": ("电子印章证书尚未生效", "the seal certificate is not valid yet"),
     "seal_not_valid_at_signing": ("签署时电子印章证书不在有效期内", "the seal certificate was not valid when it signed"),
     "seal_compromised": ("印章密钥已注销：该文件签署于密钥泄露之后", "the seal key was retired: signed after it was compromised"),
+    "seal_rotated": ("印章密钥已更换：该文件签署于旧密钥停用之后", "signed by a seal key after it was replaced by a newer one"),
     "not_certified": ("不是禁止修改的认证签名", "not a no-changes certification signature"),
     "modified": ("签名后被修改", "changed after signing"),
     # what the document says
@@ -349,10 +353,15 @@ def seal_check(verdict: Verdict, info, signed_at: datetime | None, now: datetime
     """Was the seal key usable when it signed, and is its certificate still in force?
 
     A retired key's signatures count only when made before ``retired_at``; with no
-    signing time to go by (an exempt QR payload) a retired key proves nothing.
+    signing time to go by (an exempt QR payload) a retired key proves nothing.  A
+    rotated key's count when made before ``rotated_at`` (+ ROTATION_GRACE): a key
+    that signs after a newer one took over was not used by the issuer's process.
     """
+    rotated_at = info.rotated_at
     if info.retired_at is not None and (signed_at is None or signed_at >= info.retired_at):
         verdict.add("seal_key", False, "seal_compromised", info.key_id)
+    elif rotated_at is not None and signed_at is not None and signed_at >= rotated_at + ROTATION_GRACE:
+        verdict.add("seal_key", False, "seal_rotated", f"{info.key_id} {cst_text(rotated_at)}")
     elif signed_at is not None and not info.not_before <= signed_at < info.not_after:
         verdict.add("seal_key", False, "seal_not_valid_at_signing", info.key_id)
     elif now >= info.not_after:

@@ -336,6 +336,40 @@ def test_lookup_usage_errors(genuine):
 
 # --- trust bundles and key rotation ------------------------------------------------------------
 
+def test_a_rotated_key_that_signs_after_its_rotation_is_refused(fresh, tmp_path):
+    """Rotation is recorded (manifest and trust bundle); the old key's signatures
+    count up to the rotation plus a grace hour for a processing run in flight."""
+    from certcli import verification
+    from certcli.keys import IssuerKeys
+    from certcli.signing import PdfSealSigner
+    from certcli.trust_bundle import parse_trust_bundle
+    from conftest import PASSPHRASE
+
+    old_seal = IssuerKeys(fresh.cli.home / "keys").load_seal("ministry", PASSPHRASE.encode())
+    rotated = fresh.run("admin", "rotate-seal", "ministry")
+    assert rotated.code == 0, rotated.out
+    old = next(s for s in rotated.json["seals"] if s["key_id"] == old_seal.info.key_id)
+    assert old["status"] == "rotated"
+    rotated_at = datetime.fromisoformat(old["rotated_at"])      # this home runs on the real clock
+    bundle = parse_trust_bundle(fresh.export_bundle("after.pem").read_text("utf-8"))
+    assert bundle.keys[old_seal.info.key_id][0].rotated_at == rotated_at
+    original = fresh.pdf.read_bytes()
+    unsigned = original[:original.index(b"%%EOF") + 6]          # the rendered page, before signing
+    context = fresh.context()
+    try:
+        for delay, reason in ((timedelta(minutes=59), None), (timedelta(hours=1), "seal_rotated"),
+                              (timedelta(days=3), "seal_rotated")):
+            at = rotated_at + delay
+            verdict = verification.verify_pdf(PdfSealSigner(old_seal).sign(unsigned, signing_time=at), context, at)
+            seal_key = verdict.get("seal_key")
+            assert (seal_key.ok, seal_key.reason) == ((True, "ok") if reason is None else (False, reason))
+            if reason:
+                assert verdict.reason == reason and not verdict.valid
+    finally:
+        context.close()
+    assert fresh.verify(fresh.pdf).code == 0          # signed before the rotation: still valid
+
+
 def test_rotation_keeps_old_documents_valid_and_new_bundle_verifies_both(fresh, tmp_path):
     old_bundle = fresh.bundle
     rotated = fresh.run("admin", "rotate-seal", "ministry")

@@ -42,7 +42,8 @@ def register(admin_app: typer.Typer) -> None:
 
 def _seal_json(seal) -> dict:
     return {"seal_id": seal.seal_id, "name": seal.name, "key_id": seal.key_id, "status": seal.status,
-            "not_before": seal.not_before, "not_after": seal.not_after, "retired_at": seal.retired_at}
+            "not_before": seal.not_before, "not_after": seal.not_after, "rotated_at": seal.rotated_at,
+            "retired_at": seal.retired_at}
 
 
 def rotate_seal(
