@@ -226,6 +226,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "detail_mobile": ("移动电话", "Mobile"),
     "detail_email": ("电子邮件", "Email"),
     "faq_unknown_topic": ("没有该主题：{topic}。可用：{known}", "No such topic: {topic}. Topics: {known}"),
+    # admin rotate-seal / retire-seal
+    "seal_rotated_notice": ("印章 {seal_id} 已更换密钥：新密钥 {new_key_id}（旧密钥 {old_key_id} 签署的文件在各自有效期内仍然有效）。"
+                "请重新导出信任包：certcli admin trust -o trust.pem",
+                "Seal {seal_id} rotated: new key {new_key_id} (documents signed with {old_key_id} stay valid until "
+                "their own windows end). Export the new trust bundle: certcli admin trust -o trust.pem"),
+    "seal_retired_notice": ("密钥 {key_id}（印章 {seal_id}）已注销：{retired_at} 及以后由它签署的文件一律无效。{rotated}"
+                "请重新导出信任包：certcli admin trust -o trust.pem",
+                "Key {key_id} (seal {seal_id}) retired: everything it signed at or after {retired_at} is NOT valid. "
+                "{rotated}Export the new trust bundle: certcli admin trust -o trust.pem"),
+    "seal_requeued_notice": ("{count} 份由该密钥在泄露后签署的文件已重新排队：请运行 certcli admin process 用新密钥重新签署。",
+                 "{count} documents this key signed after the compromise are queued again: run certcli admin "
+                 "process to sign them with the new key."),
+    "seal_also_rotated_notice": ("该印章已启用新密钥 {new_key_id}。", "The seal now signs with the new key {new_key_id}. "),
 }
 
 

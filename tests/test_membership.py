@@ -332,6 +332,22 @@ def test_member_pdf_shows_the_photo_and_verifies(members, tmp_path):
     assert (tmp_path / "again.pdf").read_bytes() == (tmp_path / "m.pdf").read_bytes()
 
 
+def test_a_retired_key_s_member_certificates_are_signed_again(members, tmp_path):
+    env = ready_member(members, tmp_path)
+    download(members, env, tmp_path / "m.pdf")
+    facts = members("verify", tmp_path / "m.pdf").json["facts"]
+    retired = members("admin", "retire-seal", facts["key_id"], "--compromised-at", facts["signed_at"])
+    assert retired.code == 0, retired.out
+    assert len(retired.json["requeued"]["member_documents"]) == 1
+    assert members("verify", tmp_path / "m.pdf").json["reason"] == "seal_compromised"
+    pending = members("member", "download", "-o", tmp_path / "again.pdf", env=env)
+    assert pending.code == 4 and pending.error_code == "document_pending"
+    again = download(members, env, tmp_path / "again.pdf")
+    assert again["document_no"] == retired.json["requeued"]["member_documents"][0]
+    verified = members("verify", tmp_path / "again.pdf")
+    assert verified.code == 0 and verified.json["facts"]["key_id"] == retired.json["rotated_to"]
+
+
 @pytest.mark.parametrize("reveal, shown", [
     (None, {"approval_no", "inspection"}),
     ("none", set()),

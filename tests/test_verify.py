@@ -404,6 +404,8 @@ def test_retired_key_invalidates_signatures_from_the_compromise_on(fresh, tmp_pa
     after = fresh.run("admin", "retire-seal", key_id, "--compromised-at", iso(signed + timedelta(minutes=5)))
     assert after.code == 0, after.out
     assert after.json["rotated_to"]                                   # the active key was replaced
+    assert after.json["requeued"] == {"annotations": [], "member_documents": []}
+    new_key = after.json["rotated_to"]
     assert fresh.verify(fresh.pdf).code == 0
     bundle = fresh.export_bundle("retired.pem")
     assert "# status: retired" in bundle.read_text()
@@ -419,8 +421,18 @@ def test_retired_key_invalidates_signatures_from_the_compromise_on(fresh, tmp_pa
     assert offline.code == 1 and offline.json["reason"] == "seal_compromised"
     assert fresh.verify("--qr", fresh.payload(), "--trust", bundle, home=tmp_path / "e").json["reason"] == \
         "seal_compromised"
-    # Issuing goes on with the replacement key.
+    # The holder is owed a valid copy: the request was queued again, and is signed with the new key.
+    assert len(again.json["requeued"]["annotations"]) == 1
     fresh.login()
+    waiting = fresh.run("download", CERT_NO, "-o", tmp_path / "w.pdf")
+    assert waiting.code == 4 and waiting.error_code == "annotation_pending"
+    assert fresh.run("admin", "process").json["completed"] == 1
+    reissued = tmp_path / "reissued.pdf"
+    assert fresh.run("download", CERT_NO, "-o", reissued).code == 0
+    check = fresh.verify(reissued)
+    assert check.code == 0 and check.json["facts"]["key_id"] == new_key, check.out
+    assert check.json["facts"]["valid_until"] == fresh.verify(fresh.pdf).json["facts"]["valid_until"]
+    # Issuing goes on with the replacement key.
     assert fresh.run("renew", CERT_NO, "--days", "60").code == 0
     assert fresh.run("admin", "process").json["completed"] == 1
     new_pdf = tmp_path / "new.pdf"

@@ -17,22 +17,9 @@ import typer
 
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, rt
 
-_TEXT = {
-    "rotated": ("印章 {seal_id} 已更换密钥：新密钥 {new_key_id}（旧密钥 {old_key_id} 签署的文件在各自有效期内仍然有效）。"
-                "请重新导出信任包：certcli admin trust -o trust.pem",
-                "Seal {seal_id} rotated: new key {new_key_id} (documents signed with {old_key_id} stay valid until "
-                "their own windows end). Export the new trust bundle: certcli admin trust -o trust.pem"),
-    "retired": ("密钥 {key_id}（印章 {seal_id}）已注销：{retired_at} 及以后由它签署的文件一律无效。{rotated}"
-                "请重新导出信任包：certcli admin trust -o trust.pem",
-                "Key {key_id} (seal {seal_id}) retired: everything it signed at or after {retired_at} is NOT valid. "
-                "{rotated}Export the new trust bundle: certcli admin trust -o trust.pem"),
-    "also_rotated": ("该印章已启用新密钥 {new_key_id}。", "The seal now signs with the new key {new_key_id}. "),
-}
-
 
 def _t(key: str, **data) -> str:
-    pair = _TEXT[key]
-    return (pair[0] if rt().lang == "zh" else pair[1]).format(**data)
+    return rt().t(f"seal_{key}_notice", **data)
 
 
 def register(admin_app: typer.Typer) -> None:
@@ -95,12 +82,22 @@ def retire_seal(
     retired = keys.retire_seal(key_id, when, passphrase)
     from certcli import audit
 
+    requeued = {"annotations": [], "member_documents": []}
     if (runtime.home / "certcli.db").exists():
+        from certcli.reissue import requeue_signed_by
+
         audit.record(runtime.store(), now=runtime.now, actor="admin", action="retire_seal", subject=key_id,
                      compromised_at=when, rotated_to=new.key_id if new else None)
+        requeued = requeue_signed_by(runtime.store(), key_id, when, runtime.now)
     rotated = _t("also_rotated", new_key_id=new.key_id) if new else ""
+    count = len(requeued["annotations"]) + len(requeued["member_documents"])
+
+    def human():
+        runtime.console.print(_t("retired", key_id=key_id, seal_id=retired.seal_id,
+                                 retired_at=cst_text(retired.retired_at), rotated=rotated), markup=False)
+        if count:
+            runtime.console.print(_t("requeued", count=count), markup=False)
+
     runtime.emit({"key_id": key_id, "seal_id": retired.seal_id, "retired_at": retired.retired_at,
-                  "rotated_to": new.key_id if new else None, "seals": [_seal_json(s) for s in keys.seals()]},
-                 lambda: runtime.console.print(_t("retired", key_id=key_id, seal_id=retired.seal_id,
-                                                  retired_at=cst_text(retired.retired_at), rotated=rotated),
-                                               markup=False))
+                  "rotated_to": new.key_id if new else None, "requeued": requeued,
+                  "seals": [_seal_json(s) for s in keys.seals()]}, human)

@@ -1,0 +1,73 @@
+"""After a seal key is retired: re-queue what it signed from the compromise on.
+
+Those documents no longer verify (``seal_compromised``), yet the holders'
+annotations are still inside their windows: they are owed a valid copy.  Each
+such request goes back to pending, ``admin process`` signs it again with the
+seal's new key, and until then the holder's download says "generating…"
+instead of handing out a file every verifier refuses.
+
+A document's signing time is its request's completion time (processing signs
+and completes with the same ``now``); which key signed it is read from the
+signature itself, so documents made before this module existed are covered.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from certcli import audit
+from certcli.store import Store, iso
+
+
+def signer_key_id(pdf: bytes) -> str | None:
+    """The key id of the certificate that signed ``pdf``, or None if it has no
+    readable signature.  No validation: only for documents this store made."""
+    from asn1crypto import cms
+    from cryptography import x509
+
+    from certcli.keys import key_id_of
+    from certcli.verification_pdf import locate_signature
+
+    found = locate_signature(pdf)
+    if found.check:
+        return None
+    try:
+        signed = cms.ContentInfo.load(found.contents.rstrip(b"\0"))["content"]
+        sid = signed["signer_infos"][0]["sid"].chosen
+        for choice in signed["certificates"]:
+            tbs = choice.chosen["tbs_certificate"]
+            if tbs["serial_number"].native == sid["serial_number"].native and \
+                    tbs["issuer"].dump() == sid["issuer"].dump():
+                return key_id_of(x509.load_der_x509_certificate(choice.chosen.dump()).public_key())
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return None
+
+
+def requeue_signed_by(store: Store, key_id: str, compromised_at: datetime, now: datetime) -> dict:
+    """Put back to pending every still-usable request whose document ``key_id``
+    signed at or after ``compromised_at``.  Returns the numbers re-queued."""
+    since = iso(compromised_at)
+    signers: dict[str, str | None] = {}  # documents are content-addressed: read each once
+
+    def signed_by_key(sha256: str) -> bool:
+        if sha256 not in signers:
+            row = conn.execute("SELECT pdf FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
+            signers[sha256] = signer_key_id(row[0]) if row else None
+        return signers[sha256] == key_id
+
+    requeued: dict[str, list[str]] = {"annotations": [], "member_documents": []}
+    with store.transaction() as conn:
+        for table, number, window in (("annotations", "annotation_no", "AND (valid_until IS NULL OR valid_until > ?)"),
+                                      ("member_documents", "document_no", "")):
+            rows = conn.execute(
+                f"SELECT id, {number}, document_sha256 FROM {table} WHERE status = 'completed' "
+                f"AND completed_at >= ? {window} ORDER BY id", (since, iso(now)) if window else (since,)).fetchall()
+            for row_id, row_number, sha256 in rows:
+                if sha256 and signed_by_key(sha256):
+                    conn.execute(f"UPDATE {table} SET status = 'pending', completed_at = NULL, "
+                                 f"document_sha256 = NULL WHERE id = ?", (row_id,))
+                    requeued[table].append(row_number)
+        if requeued["annotations"] or requeued["member_documents"]:
+            audit.append(conn, now=now, actor="admin", action="requeue_after_retirement", subject=key_id,
+                         compromised_at=since, **requeued)
+    return requeued
