@@ -200,22 +200,6 @@ def parse_reveal(text: str | None) -> tuple[str, ...]:
     return tuple(k for k in DISCLOSABLE if k in words)
 
 
-# --- what the public lookup (verify --number) adds for a membership ------------
-
-LOOKUP_CHECK_LABELS = {
-    "membership": ("入会审核", "Membership review"),
-    "paper_certificate": ("纸质会员证", "Paper member certificate"),
-}
-LOOKUP_REASONS = {
-    "member_not_approved": ("入会申请尚未通过审核", "membership not approved"),
-    "paper_member_expired": ("纸质会员证自 2025-12-31 起失效；请核验电子会员证（PDF 或二维码）",
-                             "the paper member certificate is invalid from 2025-12-31; verify the electronic "
-                             "member certificate (its PDF or QR code) instead"),
-    "paper_member_valid": ("纸质会员证有效至 2025-12-30；此后请使用电子会员证",
-                           "the paper member certificate is valid until 2025-12-30; the electronic one replaces it"),
-}
-
-
 # --- roster columns for members ---------------------------------------------------
 
 class FieldProblem(ValueError):

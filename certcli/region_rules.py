@@ -99,26 +99,9 @@ def check_method(method: str, proxy: bool) -> None:
         raise ValueError("proxy")  # a proxy collects in person; by mail there is nobody to send
 
 
-# What to bring or send (seeds 000, 002), in order.
-CHECKLIST_ITEMS = {
-    "score_report": ("成绩合格单或成绩通知单（部分地区不要求，建议携带）",
-                     "Score report or results notice (not required everywhere; bring it anyway)"),
-    "degree_original": ("报名所用学历（学位）证书原件", "Original degree certificate used for registration"),
-    "id_card_original": ("本人身份证原件", "Your original ID card"),
-    "photos": ("近期同底免冠正面彩色照片（一寸或二寸，数量以当地通知为准）",
-               "Recent front-facing colour photos, same background (1 or 2 inch; number as announced locally)"),
-    "registration_form": ("资格审核登记表一式两份（钢笔或签字笔填写）",
-                          "Qualification registration form, two copies, filled in with a pen"),
-    "power_of_attorney": ("委托书", "Power of attorney"),
-    "both_ids": ("委托人与代领人双方身份证原件", "Original ID cards of both you and your proxy"),
-    "application_form": ("证书领取申请表", "Certificate collection application form"),
-    "id_card_copy": ("本人身份证复印件", "Copy of your ID card"),
-    "signed_receipt": ("本人签字的回执", "Receipt signed by you"),
-    "postage": ("快递费用", "Postage (courier fee)"),
-}
-
-
 def checklist(method: str, proxy: bool = False) -> tuple[str, ...]:
+    """What to bring or send (seeds 000, 002), in order; the words for each item are
+    ``checklist.<item>`` in the catalog (certcli/data/messages.json)."""
     if method == MAIL:
         return ("application_form", "id_card_copy", "signed_receipt", "postage")
     items = ("score_report", "degree_original", "id_card_original", "photos", "registration_form")

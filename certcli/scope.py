@@ -15,13 +15,7 @@ ANNOTATION_REQUIRED = "required"
 ANNOTATION_FROM_CUTOFF = "required_from_2021_12_17"  # association seal: older ones are exempt (R6)
 ANNOTATION_NOT_APPLICABLE = "not_applicable"  # membership certificates follow their own flow
 
-ANNOTATION_TEXT = {
-    ANNOTATION_REQUIRED: ("需要加注", "annotation required"),
-    ANNOTATION_FROM_CUTOFF: ("需要加注（2021-12-17 前制发的无须加注）",
-                             "required (exempt if issued before 2021-12-17)"),
-    ANNOTATION_NOT_APPLICABLE: ("不适用（会员证）", "not applicable (membership)"),
-}
-SEAL_TEXT = {"ministry": ("人社部专用章", "ministry seal"), "association": ("行业协会印章", "association seal")}
+# words: annotation_rule.<rule> and seal.<seal> in the catalog (certcli/data/messages.json)
 
 
 def annotation_rule(seal: str, kind: str = "qualification") -> str:

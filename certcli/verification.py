@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from certcli import rules
+from certcli import i18n, rules
 from certcli.errors import BadInput, CertcliError, KeyProblem
 from certcli.store import STORE_FILENAME, RowQueries
 
@@ -27,71 +27,6 @@ MAX_WINDOW = timedelta(days=rules.MAX_ANNOTATION_DAYS)
 # process` run that loaded the key just before the rotation finishes its batch.
 ROTATION_GRACE = timedelta(hours=1)
 
-CHECK_LABELS = {
-    "pdf_structure": ("文件格式", "File format"),
-    "byte_range": ("签名位置", "Signature placement"),
-    "coverage": ("签名覆盖整个文件", "Signature covers the whole file"),
-    "signature": ("数字签名", "Digital signature"),
-    "signer_chain": ("签发机构", "Issuer"),
-    "seal_key": ("电子印章密钥", "Seal key"),
-    "certification": ("认证签名（禁止修改）", "Certified, no changes allowed"),
-    "qr_signature": ("证书数据（二维码）", "Certificate data (QR)"),
-    "certificate_status": ("证书状态", "Certificate status"),
-    "annotation_window": ("加注有效期", "Annotation window"),
-    "lookup": ("证书查验", "Certificate lookup"),
-}
-
-# reason code -> (zh, en): short enough to follow "NOT VALID:" in the verdict line.
-REASONS = {
-    "ok": ("通过", "passed"),
-    "skipped": ("未检查", "not checked"),
-    "no_store": ("未检查：本机没有证书数据库", "not checked: no certificate store here"),
-    "not_in_store": ("未检查：本机数据库中没有该证书", "not checked: this store does not hold the certificate"),
-    # the file
-    "not_a_pdf": ("不是 PDF 文件", "not a PDF file"),
-    "too_large": ("文件过大，不是证书文件", "file too large to be a certificate"),
-    "truncated": ("文件不完整（被截断）", "the file is incomplete (truncated)"),
-    "encrypted": ("文件被加密，证书文件不会加密", "the file is encrypted; certificates never are"),
-    "unreadable_pdf": ("PDF 文件损坏，无法读取", "the PDF is damaged and cannot be read"),
-    "stream_too_large": ("文件含有异常巨大的压缩数据", "the file holds abnormally large compressed data"),
-    "unsupported_structure": ("文件结构不是签发系统生成的", "the file structure is not what the issuer produces"),
-    # where the signature sits
-    "unsigned": ("没有数字签名", "no digital signature"),
-    "multiple_signatures": ("含有多个签名，疑似伪造", "more than one signature: likely forged"),
-    "bad_byte_range": ("签名范围被篡改", "the signed range was tampered with"),
-    "contents_missing": ("签名数据被删除或清空", "the signature data was removed or emptied"),
-    "incremental_update": ("签名后被修改（追加了新内容）", "changed after signing (content was appended)"),
-    "trailing_data": ("签名后在文件末尾追加了数据", "changed after signing (bytes added at the end)"),
-    "uncovered_bytes": ("部分内容未被签名保护", "part of the file is not protected by the signature"),
-    # the signature itself
-    "signature_broken": ("签名后被修改", "changed after signing"),
-    "bad_signature_container": ("签名数据损坏或被改动", "the signature data is damaged or altered"),
-    "signature_invalid": ("签名值错误：伪造或被改动", "the signature value is wrong: forged or altered"),
-    # who signed
-    "untrusted_signer": ("不是签发机构签名的", "not signed by the issuer"),
-    "unknown_seal_key": ("印章密钥不在信任包中（请使用更新的信任包）",
-                         "signed with a seal key the trust bundle does not list (get a newer bundle)"),
-    "seal_expired": ("电子印章证书已过期，文件随之失效", "the seal certificate has expired, and the document with it"),
-    "seal_not_yet_valid": ("电子印章证书尚未生效", "the seal certificate is not valid yet"),
-    "seal_not_valid_at_signing": ("签署时电子印章证书不在有效期内", "the seal certificate was not valid when it signed"),
-    "seal_compromised": ("印章密钥已注销：该文件签署于密钥泄露之后", "the seal key was retired: signed after it was compromised"),
-    "seal_rotated": ("印章密钥已更换：该文件签署于旧密钥停用之后", "signed by a seal key after it was replaced by a newer one"),
-    "not_certified": ("不是禁止修改的认证签名", "not a no-changes certification signature"),
-    "modified": ("签名后被修改", "changed after signing"),
-    # what the document says
-    "missing_qr": ("缺少证书二维码数据", "the certificate QR data is missing"),
-    "qr_mismatch": ("二维码数据与签名不符", "the QR data does not match the signature"),
-    "not_a_certcli_qr": ("不是 certcli 证书二维码", "not a certcli certificate QR code"),
-    "qr_signature_invalid": ("二维码签名无效：内容被篡改或伪造", "the QR signature is invalid: altered or forged"),
-    "unknown_signing_key": ("二维码由未知密钥签名", "the QR code was signed by an unknown key"),
-    "certificate_revoked": ("证书已撤销", "the certificate has been revoked"),
-    "annotation_expired": ("加注件已过期", "the annotation has expired"),
-    "not_yet_valid": ("加注尚未生效", "the annotation is not valid yet"),
-    "window_too_long": ("加注有效期超过 90 天，疑似伪造", "the annotation window exceeds 90 days: likely forged"),
-    "no_annotation": ("无需加注", "no annotation needed"),
-    "not_found": ("证书编号与姓名不符或证书不存在", "no certificate with that number and name"),
-}
-
 QR_CHECKS = ("qr_signature", "seal_key", "certificate_status", "annotation_window")
 
 
@@ -99,8 +34,10 @@ def cst_text(instant: datetime | None) -> str:
     return "" if instant is None else instant.astimezone(rules.CST).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
 
 
-def _pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[0] if lang == "zh" else pair[1]
+def _text(prefix: str, code: str, lang: str) -> str:
+    """The catalog's words for a check or reason code; the code itself if it has none."""
+    key = f"{prefix}.{code}"
+    return i18n.t(key, lang) if i18n.has(key) else code
 
 
 @dataclass
@@ -111,11 +48,10 @@ class Check:
     detail: str = ""
 
     def label(self, lang: str) -> str:
-        return _pick(CHECK_LABELS.get(self.name, (self.name, self.name)), lang)
+        return _text("check", self.name, lang)
 
     def explain(self, lang: str) -> str:
-        text = _pick(REASONS.get(self.reason, (self.reason, self.reason)), lang)
-        return f"{text} {self.detail}".strip()
+        return f"{_text('reason', self.reason, lang)} {self.detail}".strip()
 
 
 @dataclass
@@ -152,22 +88,18 @@ class Verdict:
 
     def sentence(self, lang: str) -> str:
         """One line a non-expert understands: the verdict and why."""
-        zh = lang == "zh"
         if not self.valid:
-            return ("无效：" if zh else "NOT VALID: ") + _pick(REASONS.get(self.reason, (self.reason,) * 2), lang)
+            return i18n.t("verdict.not_valid", lang, reason=_text("reason", self.reason, lang))
         if self.kind == "lookup":
-            return "有效：证书存在且状态有效" if zh else "VALID: the certificate exists and is in force"
-        what = ("有效：签发机构签发的真实证书，签名后未被修改" if zh else
-                "VALID: a genuine certificate signed by the issuer, unchanged since signing") \
-            if self.kind == "pdf" else ("有效：二维码由签发机构签名，内容未被修改" if zh else
-                                        "VALID: the QR code is signed by the issuer and unaltered")
+            return i18n.t("verdict.lookup_valid", lang)
+        what = i18n.t("verdict.pdf_valid" if self.kind == "pdf" else "verdict.qr_valid", lang)
         until = self.facts.get("valid_until")
         if isinstance(until, datetime):
-            what += f"；加注有效期至 {cst_text(until)}" if zh else f"; annotation valid until {cst_text(until)}"
+            what += i18n.t("verdict.valid_until", lang, until=cst_text(until))
         else:
-            what += "；无需加注" if zh else "; no annotation needed"
+            what += i18n.t("verdict.no_annotation", lang)
         if any(c.reason in ("no_store", "not_in_store") for c in self.checks):
-            what += "（未核对是否撤销）" if zh else " (revocation not checked here)"
+            what += i18n.t("verdict.revocation_unchecked", lang)
         return what
 
     def to_json(self, lang: str = "en") -> dict:
@@ -270,14 +202,9 @@ def verify_lookup(context: Context, number: str, name: str, now: datetime) -> Ve
 
 def _membership_lookup(verdict: Verdict, context: Context, number: str, name: str, now: datetime) -> None:
     """Membership e-certificates add their review and paper-certificate state
-    (``certcli.membership.paper_member_status``, labels in ``member_rules``)."""
-    try:
-        from certcli.member_rules import LOOKUP_CHECK_LABELS, LOOKUP_REASONS
-        from certcli.membership import paper_member_status
-    except ImportError:                       # a build without the membership module
-        return
-    CHECK_LABELS.update(LOOKUP_CHECK_LABELS)
-    REASONS.update(LOOKUP_REASONS)
+    (``certcli.membership.paper_member_status``)."""
+    from certcli.membership import paper_member_status
+
     extra = paper_member_status(context.store, number, name, now)
     if extra:
         verdict.facts.update(extra["facts"])

@@ -174,8 +174,7 @@ def read_secret(kind: str, *, from_stdin: bool, confirm: bool = False) -> str:
     elif os.environ.get(env_var):
         return os.environ[env_var]
     elif sys.stdin.isatty():
-        label = {"password": ("密码", "Password"), "passphrase": ("签发密钥口令", "Key passphrase")}[kind]
-        return typer.prompt(label[0] if rt().lang == "zh" else label[1], hide_input=True,
+        return typer.prompt(rt().t(f"label.{kind}"), hide_input=True,
                             confirmation_prompt=confirm)
     code = "password_required" if kind == "password" else "passphrase_required"
     report_error(code, rt().t(code), EXIT_USAGE)

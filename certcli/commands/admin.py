@@ -146,17 +146,16 @@ def _print_import(report) -> None:
     }
 
     def human():
-        zh = runtime.lang == "zh"
-        verb = ("将导入" if report.dry_run else "新增") if zh else ("would insert" if report.dry_run else "inserted")
-        summary = (f"{report.rows} 行：{verb} {report.inserted}，已存在 {report.already_present}，拒绝 {report.rejected}"
-                   if zh else f"{report.rows} rows: {verb} {report.inserted}, already present "
-                   f"{report.already_present}, rejected {report.rejected}")
-        runtime.console.print(summary, markup=False)
+        runtime.console.print(runtime.t("import_summary_dry_run" if report.dry_run else "import_summary",
+                                        rows=report.rows, inserted=report.inserted,
+                                        already_present=report.already_present, rejected=report.rejected),
+                              markup=False)
         for e in report.rejects[:50]:
             where = f" [{e.field}]" if e.field else ""
-            runtime.console.print(f"  line {e.line}: {e.reason}{where} {e.detail}".rstrip(), markup=False)
+            runtime.console.print(runtime.t("import_reject_line", line=e.line, reason=e.reason, where=where,
+                                            detail=e.detail).rstrip(), markup=False)
         if report.rejected > 50:
-            runtime.console.print(f"  … {report.rejected - 50} more (use --rejects FILE or --json)", markup=False)
+            runtime.console.print(runtime.t("import_more_rejects", count=report.rejected - 50), markup=False)
 
     runtime.emit(document, human)
 
@@ -214,17 +213,16 @@ def stats() -> None:
     def human():
         from rich.table import Table
 
-        c = result["certificates"]
-        runtime.console.print(f"certificates: {c['total']} (valid {c['valid']}, revoked {c['revoked']})  "
-                              f"accounts: {result['accounts']}", markup=False)
-        runtime.console.print(f"annotations pending: {result['pending']}  overdue (>24 h): {result['overdue']}",
+        runtime.console.print(runtime.t("stats_certificates", accounts=result["accounts"], **result["certificates"]),
+                              markup=False)
+        runtime.console.print(runtime.t("stats_annotations", pending=result["pending"], overdue=result["overdue"]),
                               markup=False)
         members = result["member_documents"]
-        runtime.console.print(f"member certificates pending: {members['pending']}  overdue (>24 h): "
-                              f"{members['overdue']}", markup=False)
-        table = Table("qualification", "status", "count")
+        runtime.console.print(runtime.t("stats_member_documents", pending=members["pending"],
+                                        overdue=members["overdue"]), markup=False)
+        table = Table(*(runtime.t(f"label.{name}") for name in ("qualification", "status", "count")))
         for row in result["by_qualification"]:
-            table.add_row(row["qualification"], row["status"], str(row["n"]))
+            table.add_row(row["qualification"], runtime.t(f"status_{row['status']}"), str(row["n"]))
         runtime.console.print(table)
 
     runtime.emit(result, human)
@@ -256,7 +254,7 @@ def pending(overdue_only: Annotated[bool, typer.Option("--overdue", help="Only r
     def human():
         for number, row, at in ([(r["annotation_no"], r, r["applied_at"]) for r in rows]
                                 + [(r["document_no"], r, r["requested_at"]) for r in member_rows]):
-            flag = "OVERDUE" if row["overdue"] else ""
+            flag = runtime.t("label.overdue") if row["overdue"] else ""
             runtime.console.print(f"{number}  {row['certificate_no']}  {at}  {flag}", markup=False)
         if not rows and not member_rows:
             runtime.console.print("—")

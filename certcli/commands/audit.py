@@ -26,12 +26,10 @@ def verify() -> None:
     check = audit.verify(runtime.store())
     document = {"ok": check.ok, "entries": check.entries, "first_bad_id": check.first_bad_id,
                 "problem": check.problem}
-    zh = runtime.lang == "zh"
     if check.ok:
-        message = f"审计日志完整：{check.entries} 条" if zh else f"Audit log intact: {check.entries} entries"
+        message = runtime.t("audit_intact", entries=check.entries)
     else:
-        message = (f"审计日志被篡改：第 {check.first_bad_id} 条起（{check.problem}）" if zh
-                   else f"Audit log tampered with from entry {check.first_bad_id} ({check.problem})")
+        message = runtime.t("audit_tampered", first_bad_id=check.first_bad_id, problem=check.problem)
     runtime.emit(document, message)
     if not check.ok:
         raise typer.Exit(1)

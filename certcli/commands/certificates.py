@@ -54,12 +54,10 @@ def list_certificates() -> None:
             return
         from rich.table import Table
 
-        zh = runtime.lang == "zh"
         table = Table(show_lines=False)
-        for i, label in enumerate((("证书编号", "Certificate no."), ("资格名称", "Qualification"), ("级别", "Level"),
-                                   ("签发日期", "Issued"), ("状态", "Status"), ("加注", "Annotation"))):
+        for i, label in enumerate(("certificate_no", "qualification", "level", "issued", "status", "annotation")):
             # numbers and dates never wrap: people copy them into the next command
-            table.add_column(label[0] if zh else label[1], no_wrap=i in (0, 3), overflow="fold")
+            table.add_column(runtime.t(f"label.{label}"), no_wrap=i in (0, 3), overflow="fold")
         for row in rows:
             table.add_row(row["certificate_no"], row["qualification"], row["level"], row["issued_on"],
                           runtime.t(f"status_{row['status']}"), _state_text(row["annotation"]))
@@ -77,19 +75,14 @@ def info(certificate_no: Annotated[str, typer.Argument(help="Certificate number.
     details = holder.describe(store, holder.own_certificate(store, account, certificate_no), runtime.now)
 
     def human():
-        zh = runtime.lang == "zh"
-        labels = [("certificate_no", "证书编号", "Certificate no."), ("name", "姓名", "Name"),
-                  ("id_number_masked", "证件号码", "ID number"), ("qualification", "资格名称", "Qualification"),
-                  ("level", "级别", "Level"), ("specialty", "专业", "Specialty"), ("issued_on", "签发日期", "Issued on"),
-                  ("issuer", "发证机构", "Issuer")]
-        for key, label_zh, label_en in labels:
+        for key in ("certificate_no", "name", "id_number_masked", "qualification", "level", "specialty",
+                    "issued_on", "issuer"):
             if details.get(key):
-                runtime.console.print(f"{label_zh if zh else label_en}: {details[key]}", markup=False)
-        runtime.console.print(f"{'状态' if zh else 'Status'}: {runtime.t('status_' + details['status'])}")
-        runtime.console.print(f"{'加注' if zh else 'Annotation'}: {_state_text(details['annotation'])}")
+                runtime.console.print(f"{runtime.t('label.' + key)}: {details[key]}", markup=False)
+        runtime.console.print(f"{runtime.t('label.status')}: {runtime.t('status_' + details['status'])}")
+        runtime.console.print(f"{runtime.t('label.annotation')}: {_state_text(details['annotation'])}")
         if not details["exempt"]:
-            runtime.console.print(f"{'90日内剩余加注次数' if zh else 'Annotations left in the 90-day window'}: "
-                                  f"{details['quota_remaining']}")
+            runtime.console.print(f"{runtime.t('label.quota_remaining')}: {details['quota_remaining']}")
         for a in details["annotations"]:
             runtime.console.print(f"  {a['annotation_no']}  {a['scenario']}  {a['days']}d  {a['applied_at'][:16]}  "
                                   f"{a['state']}", markup=False)

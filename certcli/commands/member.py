@@ -81,7 +81,7 @@ def _new_password(from_stdin: bool) -> Optional[str]:
     if os.environ.get("CERTCLI_NEW_PASSWORD"):
         return os.environ["CERTCLI_NEW_PASSWORD"]
     if sys.stdin.isatty():
-        return typer.prompt("新密码" if rt().lang == "zh" else "New password", hide_input=True,
+        return typer.prompt(rt().t("label.new_password"), hide_input=True,
                             confirmation_prompt=True)
     return None
 
@@ -169,26 +169,24 @@ def info() -> None:
     details = membership.describe(store, row, runtime.now)
 
     def human():
-        zh = runtime.lang == "zh"
-        for key, label_zh, label_en in (("certificate_no", "证书编号", "Certificate no."), ("name", "姓名", "Name"),
-                                        ("qualification", "会员类别", "Membership"), ("issuer", "发证机构", "Issuer"),
-                                        ("approved_on", "批准日期", "Approved on"),
-                                        ("approval_no", "批准文号", "Approval no."), ("region", "地区", "Region")):
+        t = runtime.t
+        for key, label in (("certificate_no", "certificate_no"), ("name", "name"), ("qualification", "membership"),
+                           ("issuer", "issuer"), ("approved_on", "approved_on"), ("approval_no", "approval_no"),
+                           ("region", "region")):
             if details.get(key):
-                runtime.console.print(f"{label_zh if zh else label_en}: {details[key]}", markup=False)
+                runtime.console.print(f"{t('label.' + label)}: {details[key]}", markup=False)
         _print_details(details["details"])
         source = details["photo"]["source"]
-        photo_state = runtime.t("photo_source_" + source) if source else ("未选择" if zh else "not chosen")
-        runtime.console.print(f"{'照片' if zh else 'Photo'}: {photo_state}", markup=False)
-        yes_no = (("是", "否") if zh else ("yes", "no"))[0 if details["details_confirmed"] else 1]
-        runtime.console.print(f"{'个人信息已确认' if zh else 'Details confirmed'}: {yes_no}", markup=False)
+        photo_state = t("photo_source_" + source) if source else t("label.photo_not_chosen")
+        runtime.console.print(f"{t('label.photo')}: {photo_state}", markup=False)
+        yes_no = t("label.yes" if details["details_confirmed"] else "label.no")
+        runtime.console.print(f"{t('label.details_confirmed')}: {yes_no}", markup=False)
         inspection = details["annual_inspection"]
-        runtime.console.print(f"{'最近年检通过' if zh else 'Latest passed inspection'}: "
-                              f"{inspection['latest_passed'] or '—'}", markup=False)
+        runtime.console.print(f"{t('label.latest_inspection')}: {inspection['latest_passed'] or '—'}", markup=False)
         if inspection["overdue"]:
-            runtime.console.print(runtime.t("inspection_overdue"), markup=False)
-        runtime.console.print(f"{'纸质会员证' if zh else 'Paper certificate'}: "
-                              f"{runtime.t('paper_state_' + details['paper_certificate'])}", markup=False)
+            runtime.console.print(t("inspection_overdue"), markup=False)
+        runtime.console.print(f"{t('label.paper_certificate')}: {t('paper_state_' + details['paper_certificate'])}",
+                              markup=False)
 
     runtime.emit(details, human)
 

@@ -44,10 +44,7 @@ def _holder():
 
 
 def _checklist(keys: list[str]) -> list[dict]:
-    from certcli.region_rules import CHECKLIST_ITEMS
-
-    index = 0 if rt().lang == "zh" else 1
-    return [{"item": key, "text": CHECKLIST_ITEMS[key][index]} for key in keys]
+    return [{"item": key, "text": rt().t(f"checklist.{key}")} for key in keys]
 
 
 def _method_text(row: dict) -> str:

@@ -36,13 +36,11 @@ def scope(
     def human():
         from rich.table import Table
 
-        zh = runtime.lang == "zh"
-        pick = 0 if zh else 1
-        table = Table(*((("资格名称", "印章", "加注", "证书数") if zh else
-                         ("Qualification", "Seal", "Annotation", "Certificates"))))
+        table = Table(*(runtime.t(f"label.{name}") for name in ("qualification", "seal", "annotation",
+                                                                  "certificates")))
         for row in result["qualifications"]:
-            table.add_row(row["qualification"], scope_module.SEAL_TEXT[row["seal"]][pick],
-                          scope_module.ANNOTATION_TEXT[row["annotation"]][pick], str(row["certificates"]))
+            table.add_row(row["qualification"], runtime.t(f"seal.{row['seal']}"),
+                          runtime.t(f"annotation_rule.{row['annotation']}"), str(row["certificates"]))
         runtime.console.print(table)
 
     runtime.emit(result, human)

@@ -12,16 +12,11 @@ import typer
 
 from certcli.commands._runtime import handled, report_error, rt
 
-FACT_LABELS = {
-    "certificate_no": ("证书编号", "Certificate no."), "name": ("姓名", "Name"),
-    "qualification": ("资格名称", "Qualification"), "level": ("级别", "Level"),
-    "issued_on": ("签发日期", "Issued on"), "issuer": ("发证机构", "Issuer"), "status": ("状态", "Status"),
-    "qualification_code": ("资格代码", "Qualification code"), "seal": ("电子印章", "Seal"),
-    "signed_at": ("签署时间", "Signed at"), "valid_from": ("加注生效", "Annotation from"),
-    "valid_until": ("加注有效期至", "Annotation valid until"), "key_id": ("印章密钥", "Seal key id"),
-}
-
-STATUS_LABELS = {"valid": ("有效", "valid"), "revoked": ("已撤销", "revoked")}
+# fact -> catalog label (certcli/data/messages.json)
+FACT_LABELS = {"certificate_no": "certificate_no", "name": "name", "qualification": "qualification",
+               "level": "level", "issued_on": "issued_on", "issuer": "issuer", "status": "status",
+               "qualification_code": "qualification_code", "seal": "e_seal", "signed_at": "signed_at",
+               "valid_from": "valid_from", "valid_until": "valid_until", "key_id": "key_id"}
 
 
 def register(app: typer.Typer) -> None:
@@ -63,8 +58,8 @@ def _fact_text(key: str, value, lang: str) -> str:
 
     if isinstance(value, datetime):
         return cst_text(value)
-    if key == "status" and value in STATUS_LABELS:
-        return STATUS_LABELS[value][0 if lang == "zh" else 1]
+    if key == "status" and value in ("valid", "revoked"):
+        return rt().t(f"status_{value}")
     return "—" if value in (None, "") else str(value)
 
 
@@ -73,15 +68,14 @@ def _print_verdict(verdict) -> None:
 
     runtime = rt()
     lang = runtime.lang
-    zh = lang == "zh"
     colour = "green" if verdict.valid else "red"
     runtime.console.print(f"[bold {colour}]{_escape(verdict.sentence(lang))}[/]")
     for key, value in verdict.facts.items():
         if key in ("valid_from", "valid_until") and value is None:
             continue
-        pair = FACT_LABELS.get(key, (key, key))
-        runtime.console.print(f"  {pair[0] if zh else pair[1]}: {_fact_text(key, value, lang)}", markup=False)
-    table = Table("检查项" if zh else "check", "结果" if zh else "result", "说明" if zh else "explanation")
+        label = runtime.t(f"label.{FACT_LABELS[key]}") if key in FACT_LABELS else key
+        runtime.console.print(f"  {label}: {_fact_text(key, value, lang)}", markup=False)
+    table = Table(*(runtime.t(f"label.{name}") for name in ("check", "result", "explanation")))
     for check in verdict.checks:
         mark = "✓" if check.ok else ("–" if check.ok is None else "✗")
         style = "green" if check.ok else ("dim" if check.ok is None else "red")
