@@ -6,8 +6,8 @@ while the importing process writes, so the two costs overlap instead of adding
 up (see bench/: a 1M-row import).  Small rosters are read in this process:
 starting the worker costs about 0.1 s.
 
-The worker is ``python -m certcli.roster_stream`` writing pickled messages to a
-pipe.  Pickle is safe here because both ends are this package, run by the same
+The worker is a ``python`` process running :func:`main`, writing pickled messages
+to a pipe.  Pickle is safe here because both ends are this package, run by the same
 user.  If the importing process dies, the worker's next write fails and it
 exits; if the worker dies, the importer sees the pipe close and stops.
 """
@@ -103,10 +103,13 @@ class ParsedRoster:
         if self.parallel:
             try:
                 self._start_worker()
+            except OSError:               # no process to be had (limits): parse here instead
+                self.__exit__()
+                self._worker, self.parallel = None, False
             except BaseException:
                 self.__exit__()
                 raise
-        else:
+        if not self.parallel:
             self._roster = Roster(self.path, today=self.today, check_text=self.check_text)
             self.header = Header(self._roster.encoding, self._roster.format, self._roster.size)
         return self
@@ -130,13 +133,12 @@ class ParsedRoster:
     def _start_worker(self) -> None:
         job = {"path": str(self.path), "today": self.today.isoformat(), "imported_at": self.imported_at,
                "check_text": _name_of(self.check_text), "chunk_rows": self.chunk_rows}
-        env = dict(os.environ)
+        # The worker imports this very certcli (not one that happens to sit in the
+        # current directory); stderr is dropped: it reports every failure as a message.
         package_root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        # stderr is dropped: the worker reports every failure as a message, never as a traceback
-        self._worker = subprocess.Popen([sys.executable, "-m", "certcli.roster_stream", json.dumps(job)],
+        self._worker = subprocess.Popen([sys.executable, "-c", _WORKER_BOOT, package_root, json.dumps(job)],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, env=env)
+                                        stderr=subprocess.DEVNULL)
         self.header = self._receive()
 
     def _receive(self):
@@ -150,6 +152,9 @@ class ParsedRoster:
         if kind == "crash":
             raise RuntimeError(f"roster worker failed: {payload}")
         return payload  # a Header, a Chunk, or None at the end
+
+
+_WORKER_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from certcli.roster_stream import main; main()"
 
 
 def _name_of(function) -> str | None:
@@ -197,7 +202,7 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     try:
-        _work(json.loads(sys.argv[1]), out)
+        _work(json.loads(sys.argv[-1]), out)
         out.close()
     except (BrokenPipeError, KeyboardInterrupt):
         os._exit(1)  # the importer is gone or interrupted; nobody is listening

@@ -170,3 +170,25 @@ def test_junk_bytes_give_the_same_rejects_from_the_worker(tmp_path):
         outcomes.append((outcome(import_into(home, path, parallel)), snapshot(home)))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0][3] > 300  # plenty rejected, and the good rows kept
+
+
+def test_the_worker_runs_this_certcli_not_one_in_the_current_directory(tmp_path, monkeypatch):
+    decoy = tmp_path / "elsewhere" / "certcli"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('a different certcli')\n")
+    path = write_roster(tmp_path / "roster.csv", mixed_rows(1200))
+    monkeypatch.chdir(decoy.parent)
+    assert outcome(import_into(tmp_path / "home", path, parallel=True)) == \
+        outcome(import_into(tmp_path / "reference", path, parallel=False))
+
+
+def test_no_process_to_be_had_means_parsing_here(tmp_path, monkeypatch):
+    import subprocess
+
+    def refuse(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    path = write_roster(tmp_path / "roster.csv", mixed_rows(1200))
+    report = import_into(tmp_path / "home", path, parallel=True)
+    assert report.inserted > 1000
