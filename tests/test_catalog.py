@@ -56,3 +56,13 @@ def test_no_module_keeps_its_own_zh_en_pairs():
                     re.fullmatch(r"[\x20-\x7e]+", node.elts[1].value) and " " in node.elts[1].value:
                 offenders.append(f"{path.name}:{node.lineno}")
     assert not offenders, offenders
+
+
+def test_every_roster_reject_reason_has_words():
+    used = set()
+    for name in ("roster.py", "issuance.py", "member_rules.py"):
+        text = (ROOT / "certcli" / name).read_text(encoding="utf-8")
+        used |= set(re.findall(r'(?:_Reject|FieldProblem)\("([a-z_]+)"', text))
+        used |= set(re.findall(r'RowError\([^,]+, "([a-z_]+)"', text))
+    assert len(used) > 12
+    assert not [reason for reason in used if not i18n.has(f"row.{reason}")]

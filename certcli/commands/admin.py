@@ -136,6 +136,8 @@ def issue(
 
 
 def _print_import(report) -> None:
+    from certcli import i18n
+
     runtime = rt()
     document = {
         "path": report.path, "format": report.format, "encoding": report.encoding, "dry_run": report.dry_run,
@@ -152,8 +154,9 @@ def _print_import(report) -> None:
                               markup=False)
         for e in report.rejects[:50]:
             where = f" [{e.field}]" if e.field else ""
-            runtime.console.print(runtime.t("import_reject_line", line=e.line, reason=e.reason, where=where,
-                                            detail=e.detail).rstrip(), markup=False)
+            reason = runtime.t(f"row.{e.reason}") if i18n.has(f"row.{e.reason}") else e.reason
+            runtime.console.print(runtime.t("import_reject_line", line=e.line, reason=reason, code=e.reason,
+                                            where=where, detail=e.detail).rstrip(), markup=False)
         if report.rejected > 50:
             runtime.console.print(runtime.t("import_more_rejects", count=report.rejected - 50), markup=False)
 
