@@ -337,7 +337,7 @@ def describe(store: Store, row: dict, now: datetime) -> dict:
 def paper_member_status(store: Store, number: str, name: str, now: datetime) -> dict | None:
     """What the public lookup (``verify --number``) adds for a membership; None
     for any other certificate.  ``checks`` are (name, ok, reason, detail) for
-    ``Verdict.add``; labels and reasons are in member_rules.LOOKUP_*."""
+    ``Verdict.add``; their words are check.* and reason.* in the catalog."""
     row = store.one(f"SELECT {_MEMBER_COLUMNS} {_FROM} WHERE c.certificate_no = ? AND c.name = ? "
                     "AND c.kind = 'membership'", ((number or "").strip(), (name or "").strip()))
     if row is None:

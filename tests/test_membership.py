@@ -327,6 +327,8 @@ def test_member_pdf_shows_the_photo_and_verifies(members, tmp_path):
     assert "2021CPA110000001" in text and "13800138000" not in text and APPROVAL in text
     verified = members("verify", tmp_path / "m.pdf")
     assert verified.code == 0 and verified.json["valid"], verified.out
+    human = members("verify", tmp_path / "m.pdf", json_mode=False, lang="zh").out
+    assert f"批准文号: {APPROVAL}" in human and "年检通过: 2025" in human   # disclosed details, in words
     # the same content is not signed twice
     assert members("member", "download", "-o", tmp_path / "again.pdf", env=env).code == 0
     assert (tmp_path / "again.pdf").read_bytes() == (tmp_path / "m.pdf").read_bytes()

@@ -16,7 +16,13 @@ from certcli.commands._runtime import handled, report_error, rt
 FACT_LABELS = {"certificate_no": "certificate_no", "name": "name", "qualification": "qualification",
                "level": "level", "issued_on": "issued_on", "issuer": "issuer", "status": "status",
                "qualification_code": "qualification_code", "seal": "e_seal", "signed_at": "signed_at",
-               "valid_from": "valid_from", "valid_until": "valid_until", "key_id": "key_id"}
+               "valid_from": "valid_from", "valid_until": "valid_until", "key_id": "key_id",
+               # membership: what the holder chose to disclose, and the public lookup's extras
+               "approval_no": "approval_no", "birth_date": "birth_date", "mobile": "mobile", "email": "email",
+               "inspection": "inspection", "transfers": "transfers", "kind": "kind",
+               "membership": "membership_review", "paper_certificate": "paper_certificate",
+               "latest_inspection": "latest_inspection", "inspection_overdue": "inspection_overdue",
+               "paper_invalid_from": "paper_invalid_from"}
 
 
 def register(app: typer.Typer) -> None:
@@ -58,8 +64,14 @@ def _fact_text(key: str, value, lang: str) -> str:
 
     if isinstance(value, datetime):
         return cst_text(value)
-    if key == "status" and value in ("valid", "revoked"):
-        return rt().t(f"status_{value}")
+    from certcli import i18n
+
+    worded = {"status": "status_", "membership": "progress_", "paper_certificate": "paper_state_",
+              "kind": "kind_"}.get(key)
+    if worded and i18n.has(f"{worded}{value}"):
+        return rt().t(f"{worded}{value}")
+    if isinstance(value, bool):
+        return rt().t("label.yes" if value else "label.no")
     return "—" if value in (None, "") else str(value)
 
 
