@@ -291,7 +291,8 @@ def admin_review(
     _unlock(passphrase_stdin)
     result = membership.review(store, certificate_no, stage=stage, approve=approve, reason=reason,
                                approval_no=approval_no, now=runtime.now)
-    runtime.emit(result, runtime.t("member_reviewed", certificate_no=result["certificate_no"], stage=stage,
+    runtime.emit(result, runtime.t("member_reviewed", certificate_no=result["certificate_no"],
+                                   stage=runtime.t("stage_" + stage),
                                    decision=runtime.t("review_" + result["decision"]),
                                    progress=runtime.t("progress_" + result["progress"])))
 
