@@ -39,6 +39,24 @@ class _Blank(dict):
         return ""
 
 
+# Error data carries stable codes (for --json); the message shows them in words
+# where the catalog has some: data field -> catalog prefixes, tried in order.
+WORDED_FIELDS = {"reason": ("why.",), "stage": ("stage_",), "required_stage": ("stage_",),
+                 "progress": ("progress_",), "source": ("photo_source_",), "method": ("method_",),
+                 "status": ("paper_status_", "status_")}
+
+
+def in_words(data: dict, lang: str) -> dict:
+    worded = dict(data)
+    for name, prefixes in WORDED_FIELDS.items():
+        value = data.get(name)
+        if isinstance(value, str):
+            key = next((p + value for p in prefixes if has(p + value)), None)
+            if key is not None:
+                worded[name] = t(key, lang)
+    return worded
+
+
 def has(key: str) -> bool:
     return key in messages()
 

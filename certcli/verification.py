@@ -179,7 +179,7 @@ def verify_lookup(context: Context, number: str, name: str, now: datetime) -> Ve
 
     verdict = Verdict("lookup")
     if context.store is None:
-        raise KeyProblem(reason="no store in this home")
+        raise KeyProblem(reason="no_store")
     number = unicodedata.normalize("NFC", (number or "").strip())
     name = unicodedata.normalize("NFC", (name or "").strip())
     row = context.store.one(

@@ -66,3 +66,14 @@ def test_every_roster_reject_reason_has_words():
         used |= set(re.findall(r'RowError\([^,]+, "([a-z_]+)"', text))
     assert len(used) > 12
     assert not [reason for reason in used if not i18n.has(f"row.{reason}")]
+
+
+def test_error_messages_show_codes_in_words_and_json_keeps_the_codes(cli, tmp_path):
+    (tmp_path / "bad.csv").write_text("foo,bar\n1,2\n")
+    assert cli("admin", "init").code == 0
+    zh = cli("admin", "issue", tmp_path / "bad.csv", lang="zh")
+    assert zh.json["error"]["data"]["reason"] == "missing_columns"
+    assert "缺少必需的列" in zh.json["error"]["message"] and "certificate_no" in zh.json["error"]["message"]
+    wrong = cli("register", "--name", "张三", "--id-number", "110101199003074478", lang="zh")
+    assert wrong.error_code == "invalid_id_number" and "校验位错误" in wrong.json["error"]["message"]
+    assert wrong.json["error"]["data"]["reason"] == "check_character"

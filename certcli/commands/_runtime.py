@@ -129,7 +129,8 @@ def handled(fn: Callable) -> Callable:
         except typer.Exit:
             raise
         except CertcliError as error:
-            report_error(error.code, runtime.t(error.code, **error.data), error.exit_code, error.data)
+            report_error(error.code, runtime.t(error.code, **i18n.in_words(error.data, runtime.lang)),
+                         error.exit_code, error.data)
         except sqlite3.Error as error:
             from certcli.store import translate_sqlite_error
 
