@@ -61,6 +61,11 @@ def has(key: str) -> bool:
     return key in messages()
 
 
+def words(key: str, lang: str, default: str) -> str:
+    """The catalog's words for ``key``, or ``default`` (usually the code itself) if it has none."""
+    return t(key, lang) if has(key) else default
+
+
 def t(key: str, lang: str, **data) -> str:
     # "code.what" refines a message where one code covers several inputs
     # (bad_credentials for a password or for a membership approval number)

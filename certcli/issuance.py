@@ -205,9 +205,9 @@ def stats(store: Store, now: datetime) -> dict:
         "ORDER BY qualification, status")
     pending = store.one("SELECT count(*) AS n, min(applied_at) AS oldest FROM annotations WHERE status = 'pending'")
     # instants are stored in CST ISO form, so text order is time order (R4: overdue after 24 h)
-    overdue = store.one("SELECT count(*) AS n FROM annotations WHERE status = 'pending' AND applied_at < ?",
-                        (iso(now - rules.PROCESSING_PROMISE),))
     cutoff = iso(now - rules.PROCESSING_PROMISE)
+    overdue = store.one("SELECT count(*) AS n FROM annotations WHERE status = 'pending' AND applied_at < ?",
+                        (cutoff,))
     member_documents = store.one(
         "SELECT count(*) AS pending, coalesce(sum(requested_at < ?), 0) AS overdue, "
         "min(requested_at) AS oldest_pending_at FROM member_documents WHERE status = 'pending'", (cutoff,))

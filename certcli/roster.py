@@ -227,10 +227,9 @@ class Roster:
                     raise BadRoster(path=str(self.path), reason="missing_columns", columns=missing)
             yield line, [(record.get(f) or "").strip() for f in FIELDS]
 
-    def _clean(self, line: int, record: list[str]) -> RosterRow:
+    def _clean(self, line: int, values: list[str]) -> RosterRow:
         # The hot path of a million-row import: values arrive stripped, one regex over
         # the joined row, caches for the values that repeat (dates, issuers).
-        values = record
         joined = "\n".join(values)
         if len(joined) > MAX_FIELD_LENGTH or _BAD_CHARS.search(joined):
             for field, value in zip(FIELDS, values):

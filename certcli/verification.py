@@ -36,8 +36,7 @@ def cst_text(instant: datetime | None) -> str:
 
 def _text(prefix: str, code: str, lang: str) -> str:
     """The catalog's words for a check or reason code; the code itself if it has none."""
-    key = f"{prefix}.{code}"
-    return i18n.t(key, lang) if i18n.has(key) else code
+    return i18n.words(f"{prefix}.{code}", lang, code)
 
 
 @dataclass

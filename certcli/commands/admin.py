@@ -154,7 +154,7 @@ def _print_import(report) -> None:
                               markup=False)
         for e in report.rejects[:50]:
             where = f" [{e.field}]" if e.field else ""
-            reason = runtime.t(f"row.{e.reason}") if i18n.has(f"row.{e.reason}") else e.reason
+            reason = i18n.words(f"row.{e.reason}", runtime.lang, e.reason)
             runtime.console.print(runtime.t("import_reject_line", line=e.line, reason=reason, code=e.reason,
                                             where=where, detail=e.detail).rstrip(), markup=False)
         if report.rejected > 50:

@@ -68,8 +68,8 @@ def _fact_text(key: str, value, lang: str) -> str:
 
     worded = {"status": "status_", "membership": "progress_", "paper_certificate": "paper_state_",
               "kind": "kind_"}.get(key)
-    if worded and i18n.has(f"{worded}{value}"):
-        return rt().t(f"{worded}{value}")
+    if worded:
+        value = i18n.words(f"{worded}{value}", lang, value)
     if isinstance(value, bool):
         return rt().t("label.yes" if value else "label.no")
     return "—" if value in (None, "") else str(value)
