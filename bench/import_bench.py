@@ -18,8 +18,8 @@ RATIO_TARGET = 0.50
 
 def import_child(home: str, roster: str) -> dict:
     """Child: certcli's import of ``roster`` into a new store at ``home``."""
-    from certcli import issuance
-    from certcli.glyphs import check_text_renderable
+    from certcli.certificates import issuance
+    from certcli.documents.glyphs import check_text_renderable
     from certcli.store import open_store
 
     store = open_store(Path(home), create=True)
@@ -32,8 +32,8 @@ def import_child(home: str, roster: str) -> dict:
 
 def parse_child(roster: str) -> dict:
     """Child: only read and check the roster (no store), to show where import time goes."""
-    from certcli.glyphs import check_text_renderable
-    from certcli.roster import Roster
+    from certcli.documents.glyphs import check_text_renderable
+    from certcli.roster.parse import Roster
     from certcli.rules import cst_day
 
     start = time.perf_counter()

@@ -20,9 +20,10 @@ HOLDER = 424_242
 
 def setup_child(home: str, keys_dir: str, roster: str, count: int) -> dict:
     """Child: store with ``count`` pending annotations, and the issuer keys."""
-    from certcli import accounts, holder
-    from certcli.issuance import import_roster
-    from certcli.keys import IssuerKeys
+    from certcli import accounts
+    from certcli.certificates import holder
+    from certcli.certificates.issuance import import_roster
+    from certcli.pki.keys import IssuerKeys
     from certcli.store import open_store
 
     start = time.perf_counter()
@@ -48,7 +49,7 @@ def _cpu() -> float:
 
 
 def process_child(home: str, keys_dir: str, workers: int) -> dict:
-    from certcli.processing import process_pending
+    from certcli.certificates.processing import process_pending
     from certcli.store import open_store
 
     store = open_store(Path(home))

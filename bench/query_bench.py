@@ -18,7 +18,8 @@ TARGET_MS = 50.0
 
 def query_child(home: str, holder: int, runs: int) -> dict:
     """Child: register the holder, then time the list and info library paths."""
-    from certcli import accounts, holder as holder_ops
+    from certcli import accounts
+    from certcli.certificates import holder as holder_ops
     from certcli.store import open_store
 
     name, id_number = person(holder)

@@ -11,7 +11,7 @@ RATIO_TARGET = 1.5
 
 
 def sample_job():
-    from certcli.processing import Job
+    from certcli.certificates.processing import Job
 
     return Job(
         annotation_id=1, annotation_no="AN20260301000001", kind="annotation", scenario="self-use",
@@ -25,7 +25,7 @@ def sample_job():
 def captured_pages():
     """Record the CertificatePage objects make_document renders, so the bare render
     below draws exactly the page of the full pipeline."""
-    from certcli import render
+    from certcli.documents import render
 
     pages, original = [], render.render_certificate
 
@@ -41,8 +41,10 @@ def captured_pages():
 
 
 def render_child(keys_dir: str, runs: int, stock_runs: int) -> dict:
-    from certcli import processing, render, signing
-    from certcli.keys import IssuerKeys
+    from certcli.certificates import processing
+    from certcli.documents import render
+    from certcli.documents import signing
+    from certcli.pki.keys import IssuerKeys
 
     passphrase = PASSPHRASE.encode()
     IssuerKeys(Path(keys_dir)).init(passphrase, NOW)
@@ -80,5 +82,5 @@ def run(workdir: Path, runs: int) -> list[Figure]:
         figures.append(Figure(section, "stock pyHanko sign (stock_sign)", r["stock_ms"], "ms",
                               note=f"ours is {r['stock_ms'] / r['sign_ms']:.1f}x faster"))
     else:
-        figures.append(Figure(section, "stock pyHanko sign (stock_sign)", None, "ms", note="not in certcli.signing"))
+        figures.append(Figure(section, "stock pyHanko sign (stock_sign)", None, "ms", note="not in certcli.documents.signing"))
     return figures

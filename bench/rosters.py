@@ -105,7 +105,7 @@ INSERT_COLUMNS = ("certificate_no", "name", "id_type", "id_number", "qualificati
 def insert_tuple(values: tuple[str, ...]) -> tuple:
     """A roster row as the already-parsed tuple the raw sqlite3 baseline inserts
     (the same values certcli's import stores for it)."""
-    from certcli.roster import seal_id_for
+    from certcli.roster.parse import seal_id_for
 
     number, name, id_type, id_number, qualification, level, specialty, issued_on, issuer, seal = values
     return (number, name, id_type, id_number, qualification, level, specialty or None, issued_on, issuer,

@@ -23,8 +23,8 @@ def qr_payload_of(data: bytes) -> str:
 
 
 def verify_child(home: str, pdf: str, runs: int, qr_runs: int) -> dict:
-    from certcli import verification
-    from certcli.signing import validate_with_pyhanko
+    from certcli.verification import checks as verification
+    from certcli.documents.signing import validate_with_pyhanko
 
     data = Path(pdf).read_bytes()
     context = verification.Context.load(Path(home), None)

@@ -19,7 +19,7 @@ from certcli.errors import (
     TermsNotAccepted,
     WeakPassword,
 )
-from certcli.secure_files import write_private
+from certcli.home import write_private
 from certcli.store import Store, iso, parse_instant
 
 SESSION_FILENAME = "session.json"

@@ -156,8 +156,8 @@ def _v2_audit(db: sqlite_utils.Database) -> None:
 
 
 def _v3_members_regions(db: sqlite_utils.Database) -> None:
-    """Membership e-certificates (certcli.membership), regional issuance policy and
-    paper collection (certcli.regions)."""
+    """Membership e-certificates (certcli.membership.service), regional issuance policy and
+    paper collection (certcli.regions.service)."""
     for column in ("birth_date TEXT", "mobile TEXT", "email TEXT", "exam_pass_year INTEGER"):
         db.execute(f"ALTER TABLE certificates ADD COLUMN {column}")
     # partial: members are few next to a million qualification certificates

@@ -338,7 +338,7 @@ def test_external_validators_see_the_core_attacks_too(genuine, tmp_path):
 def test_decompression_bombs_are_never_inflated(genuine, tmp_path):
     import tracemalloc
 
-    from certcli import verification
+    from certcli.verification import checks as verification
 
     context, now = genuine.context(), genuine_now(genuine)
     for data, reason in ((bomb_pdf(), "unsigned"), (bomb_update(genuine.pdf.read_bytes()), "incremental_update")):
@@ -368,9 +368,9 @@ def test_even_our_own_key_cannot_smuggle_hostile_structure(genuine, tmp_path):
 
     from conftest import PASSPHRASE, need_tool
 
-    from certcli.keys import IssuerKeys
-    from certcli.signing import PdfSealSigner
-    from certcli import verification
+    from certcli.pki.keys import IssuerKeys
+    from certcli.documents.signing import PdfSealSigner
+    from certcli.verification import checks as verification
 
     qpdf = need_tool("qpdf")
     plain = tmp_path / "plain.pdf"
@@ -410,8 +410,8 @@ def test_our_key_on_an_approval_signature_is_not_a_certification(genuine, tmp_pa
 
     from conftest import PASSPHRASE
 
-    from certcli.keys import IssuerKeys
-    from certcli.signing import FIELD_NAME, _asn1_cert
+    from certcli.pki.keys import IssuerKeys
+    from certcli.documents.signing import FIELD_NAME, _asn1_cert
 
     seal = IssuerKeys(genuine.cli.home / "keys").load_seal("ministry", PASSPHRASE.encode())
     key = asn1_keys.PrivateKeyInfo.load(seal.private_key.private_bytes(
@@ -435,8 +435,8 @@ def test_our_key_on_an_approval_signature_is_not_a_certification(genuine, tmp_pa
 def test_genuine_documents_pass_pyhankos_own_validator_in_process(genuine):
     """The library cross-check behind our verdict: pyHanko (intact, trusted,
     entire file, certification with no changes) agrees on every genuine document."""
-    from certcli import verification
-    from certcli.signing import validate_with_pyhanko
+    from certcli.verification import checks as verification
+    from certcli.documents.signing import validate_with_pyhanko
 
     context = genuine.context()
     now = genuine_now(genuine)

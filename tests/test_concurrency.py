@@ -3,7 +3,9 @@ import multiprocessing
 import sqlite3
 from datetime import datetime
 
-from certcli import accounts, holder, issuance, rules
+from certcli import accounts, rules
+from certcli.certificates import holder
+from certcli.certificates import issuance
 from certcli.errors import CertcliError
 from certcli.store import open_store
 from conftest import HOLDER_ID, cert_row, write_roster

@@ -43,7 +43,7 @@ def start(home, *args):
 
 
 def roster_workers(roster):
-    """Live parsing workers (certcli.roster_stream) for ``roster``."""
+    """Live parsing workers (certcli.roster.stream) for ``roster``."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -51,7 +51,7 @@ def roster_workers(roster):
                 cmdline = handle.read()
         except OSError:
             continue
-        if b"certcli.roster_stream" in cmdline and str(roster).encode() in cmdline:
+        if b"certcli.roster.stream" in cmdline and str(roster).encode() in cmdline:
             found.append(int(pid))
     return found
 

@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from certcli import issuance, rules
+from certcli import rules
+from certcli.certificates import issuance
 from certcli.errors import CertcliError
-from certcli.exporting import neutralise_cell
-from certcli.glyphs import check_text_renderable
+from certcli.certificates.export import neutralise_cell
+from certcli.documents.glyphs import check_text_renderable
 from certcli.store import open_store
 from conftest import cert_row
 

@@ -37,7 +37,7 @@ class Corpus:
         signed = datetime.fromisoformat(self.genuine.verify(self.genuine.pdf).json["facts"]["signed_at"])
         self.now = signed + timedelta(hours=1)
         self.payloads = [self.genuine.payload(), self.genuine.payload(self.genuine.exempt)]
-        from certcli import verification
+        from certcli.verification import checks as verification
 
         for data in self.docs:
             assert verification.verify_pdf(data, self.context, self.now).valid
@@ -98,7 +98,7 @@ def mutated(draw, corpus: Corpus) -> tuple[bytes, bytes]:
 
 
 def test_fuzz_pdf_mutations_never_valid_never_raise(corpus):
-    from certcli import verification
+    from certcli.verification import checks as verification
 
     @FUZZ
     @given(case=mutated(corpus))
@@ -119,7 +119,7 @@ def test_fuzz_pdf_mutations_never_valid_never_raise(corpus):
 
 def test_fuzz_every_signed_byte_is_protected(corpus):
     """Any single bit flip outside the /Contents gap (the signed bytes) is caught."""
-    from certcli import verification
+    from certcli.verification import checks as verification
 
     original = corpus.docs[0]
     import re
@@ -187,7 +187,7 @@ def edited_payload(draw, corpus: Corpus) -> tuple[str, str]:
 
 
 def test_fuzz_qr_edits_never_valid(corpus):
-    from certcli import verification
+    from certcli.verification import checks as verification
 
     @FUZZ
     @given(case=edited_payload(corpus))
@@ -204,7 +204,7 @@ def test_fuzz_qr_edits_never_valid(corpus):
 
 def test_fuzz_qr_signed_body_bits(corpus):
     """Canonical base32 but a changed bit in the body or the signature: never valid."""
-    from certcli import verification
+    from certcli.verification import checks as verification
 
     original = corpus.payloads[0]
     blob = base64.b32decode(original[4:] + "=" * (-len(original[4:]) % 8))
@@ -222,7 +222,7 @@ def test_fuzz_qr_signed_body_bits(corpus):
 
 
 def test_fuzz_arbitrary_text_is_not_a_certcli_qr(corpus):
-    from certcli import verification
+    from certcli.verification import checks as verification
 
     @FUZZ
     @given(text=st.text(max_size=400))

@@ -1,4 +1,4 @@
-"""Large rosters are parsed by a worker process (certcli.roster_stream) while the
+"""Large rosters are parsed by a worker process (certcli.roster.stream) while the
 importer writes: the result must be exactly what parsing in-process gives."""
 import json
 import sqlite3
@@ -6,10 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from certcli import issuance, rules
+from certcli import rules
+from certcli.certificates import issuance
 from certcli.errors import BadRoster
-from certcli.glyphs import check_text_renderable
-from certcli.roster_stream import PARALLEL_MIN_BYTES, ParsedRoster
+from certcli.documents.glyphs import check_text_renderable
+from certcli.roster.stream import PARALLEL_MIN_BYTES, ParsedRoster
 from certcli.store import open_store
 from conftest import cert_row, write_roster
 

@@ -16,13 +16,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from certcli.errors import BadInput, KeyProblem, NotFound, WrongPassphrase
-from certcli.keys import (
+from certcli.pki.keys import (
     MINISTRY_SEAL_NAME,
     IssuerKeys,
     key_id_of,
     quiet_subject,
 )
-from certcli.trust_bundle import parse_trust_bundle
+from certcli.pki.trust_bundle import parse_trust_bundle
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=CST)
@@ -232,7 +232,7 @@ def test_trust_bundle_rejects_foreign_or_private(keys, tmp_path):
 
 
 def test_light_modules_do_not_import_pyhanko():
-    code = ("import sys, certcli.keys, certcli.qrpayload, certcli.signing; "
+    code = ("import sys, certcli.pki.keys, certcli.documents.qrpayload, certcli.documents.signing; "
             "print(sorted(m for m in sys.modules if m.startswith('pyhanko')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1], check=True)

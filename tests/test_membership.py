@@ -423,7 +423,7 @@ def test_annual_inspection_flags_a_member_without_last_years_pass(members, tmp_p
 def test_paper_member_certificates_lose_validity_on_2025_12_31(cli, tmp_path, approved_on, now, state):
     from datetime import datetime
 
-    from certcli.membership import paper_member_status
+    from certcli.membership.service import paper_member_status
     from certcli.store import open_store
 
     cli.now = "2025-06-01T10:00:00+08:00"
@@ -464,7 +464,7 @@ def test_verify_number_says_the_paper_member_certificate_is_invalid(members, now
 
 
 def test_lookup_of_an_unapproved_membership_is_not_valid(members):
-    from certcli.membership import paper_member_status
+    from certcli.membership.service import paper_member_status
     from certcli.rules import CST
     from datetime import datetime
 

@@ -43,7 +43,7 @@ def downloaded(tmp_path_factory):
     bundle = base / "trust.pem"
     assert run("admin", "trust", "-o", bundle).code == 0
     root = base / "root.pem"
-    from certcli.keys import IssuerKeys
+    from certcli.pki.keys import IssuerKeys
     from cryptography.hazmat.primitives.serialization import Encoding
 
     root.write_bytes(IssuerKeys(cli.home / "keys").root_certificate().public_bytes(Encoding.PEM))

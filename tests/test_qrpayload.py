@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from certcli.errors import BadInput, NotACertcliQr, QrSignatureInvalid, UnknownSigningKey
-from certcli.keys import IssuerKeys, key_id_of
-from certcli.qrpayload import PREFIX, QrClaims, decode, encode
+from certcli.pki.keys import IssuerKeys, key_id_of
+from certcli.documents.qrpayload import PREFIX, QrClaims, decode, encode
 
 CST = timezone(timedelta(hours=8))
 QR_ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")

@@ -175,7 +175,7 @@ def test_paper_commands_need_login_and_terms(regional):
 # --- pure rules ------------------------------------------------------------------------------
 
 def test_region_names_match_with_or_without_suffix():
-    from certcli.region_rules import region_key
+    from certcli.regions.rules import region_key
 
     assert region_key("北京市") == region_key("北京") == "北京"
     assert region_key("广西壮族自治区") == "广西" and region_key("新疆维吾尔自治区") == "新疆"
@@ -184,7 +184,7 @@ def test_region_names_match_with_or_without_suffix():
 
 
 def test_add_months_keeps_the_day_or_clamps_to_month_end():
-    from certcli.region_rules import add_months
+    from certcli.regions.rules import add_months
 
     assert add_months(date(2025, 12, 20), 2) == date(2026, 2, 20)
     assert add_months(date(2025, 12, 31), 2) == date(2026, 2, 28)
@@ -193,7 +193,7 @@ def test_add_months_keeps_the_day_or_clamps_to_month_end():
 
 
 def test_effective_policy_picks_the_latest_start_on_or_before_issue():
-    from certcli.region_rules import Policy, effective_policy
+    from certcli.regions.rules import Policy, effective_policy
 
     policies = [Policy("X", "paper"), Policy("X", "electronic", date(2022, 1, 1)),
                 Policy("X", "both", date(2024, 1, 1))]

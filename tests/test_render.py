@@ -17,7 +17,7 @@ from conftest import need_tool
 from pypdf import PdfReader
 
 from certcli.errors import UnsupportedCharacter
-from certcli.render import (
+from certcli.documents.render import (
     AnnotationBox,
     CertificatePage,
     _to_unicode_cmap,

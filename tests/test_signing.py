@@ -11,8 +11,8 @@ from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from certcli.keys import IssuerKeys
-from certcli.signing import FIELD_NAME, PdfSealSigner, stock_sign, validate_with_pyhanko
+from certcli.pki.keys import IssuerKeys
+from certcli.documents.signing import FIELD_NAME, PdfSealSigner, stock_sign, validate_with_pyhanko
 from external import pdfsig_report, pyhanko_validate, qpdf_check
 
 CST = timezone(timedelta(hours=8))

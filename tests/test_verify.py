@@ -47,7 +47,7 @@ class Genuine:
         self.bundle = self.export_bundle("trust.pem")
         from cryptography.hazmat.primitives.serialization import Encoding
 
-        from certcli.keys import IssuerKeys
+        from certcli.pki.keys import IssuerKeys
 
         self.root = base / "root.pem"
         self.root.write_bytes(IssuerKeys(self.cli.home / "keys").root_certificate().public_bytes(Encoding.PEM))
@@ -77,7 +77,7 @@ class Genuine:
         return str(PdfReader(BytesIO((pdf or self.pdf).read_bytes())).metadata["/CertcliQR"])
 
     def context(self, trust: Path | None = None):
-        from certcli.verification import Context
+        from certcli.verification.checks import Context
 
         return Context.load(self.cli.home, trust)
 
@@ -167,7 +167,7 @@ def test_annotation_window_and_exemption_over_time(genuine):
 
 
 def test_validity_never_outlives_the_seal_certificate(genuine):
-    from certcli.keys import IssuerKeys
+    from certcli.pki.keys import IssuerKeys
 
     key_id = genuine.verify(genuine.exempt).json["facts"]["key_id"]
     seal = next(s for s in IssuerKeys(genuine.cli.home / "keys").seals() if s.key_id == key_id)
@@ -238,7 +238,7 @@ def test_missing_file_directory_and_bad_bundle_exit_6(genuine, tmp_path):
 
 
 def test_too_large_is_refused_unread(genuine, tmp_path):
-    from certcli.verification import MAX_PDF_BYTES
+    from certcli.verification.checks import MAX_PDF_BYTES
 
     big = tmp_path / "big.pdf"
     with open(big, "wb") as handle:
@@ -276,7 +276,7 @@ def test_qr_offline_with_only_a_bundle(genuine, tmp_path):
 
 
 def test_qr_every_single_character_edit_is_not_valid(genuine):
-    from certcli import verification
+    from certcli.verification import checks as verification
 
     context = genuine.context(genuine.bundle)
     payload = genuine.payload()
@@ -339,10 +339,10 @@ def test_lookup_usage_errors(genuine):
 def test_a_rotated_key_that_signs_after_its_rotation_is_refused(fresh, tmp_path):
     """Rotation is recorded (manifest and trust bundle); the old key's signatures
     count up to the rotation plus a grace hour for a processing run in flight."""
-    from certcli import verification
-    from certcli.keys import IssuerKeys
-    from certcli.signing import PdfSealSigner
-    from certcli.trust_bundle import parse_trust_bundle
+    from certcli.verification import checks as verification
+    from certcli.pki.keys import IssuerKeys
+    from certcli.documents.signing import PdfSealSigner
+    from certcli.pki.trust_bundle import parse_trust_bundle
     from conftest import PASSPHRASE
 
     old_seal = IssuerKeys(fresh.cli.home / "keys").load_seal("ministry", PASSPHRASE.encode())
@@ -443,7 +443,7 @@ def test_retired_key_invalidates_signatures_from_the_compromise_on(fresh, tmp_pa
 def test_retired_key_backdated_forgery_needs_the_store(fresh):
     """With the issuer's store at hand a retired key only vouches for documents the
     store issued: a file the store never saw is refused even if /M is backdated."""
-    from certcli import verification
+    from certcli.verification import checks as verification
 
     key_id = fresh.verify(fresh.pdf).json["facts"]["key_id"]
     signed = datetime.fromisoformat(fresh.verify(fresh.pdf).json["facts"]["signed_at"])

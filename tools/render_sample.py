@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from certcli.render import AnnotationBox, CertificatePage, render_certificate  # noqa: E402
+from certcli.documents.render import AnnotationBox, CertificatePage, render_certificate  # noqa: E402
 
 SAMPLE_QR = ("CQ1:" + "eyJjIjoiWkoyMDIyLTAwMDEyMyIsImgiOiIxMTAxKioqKioqKioqKjEyM1giLCJ2IjoiMjAyNi0wNS0zMFQwMD"
              "owMCswODowMCJ9.MEUCIQDk3d9vQ8bXwz5l0fP3kq2J7yXcR9sV1nHfGmT4aLpYbQIgUu8Zs6Fh0rW2yq3"

@@ -34,7 +34,7 @@ def keys_of(runtime):
     """One IssuerKeys per command: it caches the stretched passphrase (scrypt, ~100 ms),
     so unlock() and the key operation after it pay for the stretch once."""
     if "keys" not in runtime.extra:
-        from certcli.keys import IssuerKeys
+        from certcli.pki.keys import IssuerKeys
 
         runtime.extra["keys"] = IssuerKeys(runtime.home / KEYS_DIRNAME)
     return runtime.extra["keys"]
@@ -65,7 +65,7 @@ def _progress(label: str):
 def init(passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False) -> None:
     """Create the home: the store, the issuer root CA and the ministry seal key."""
     from certcli import accounts
-    from certcli.secure_files import ensure_private_dir
+    from certcli.home import ensure_private_dir
 
     runtime = rt()
     ensure_private_dir(runtime.home)
@@ -97,8 +97,8 @@ def issue(
 ) -> None:
     """Import a roster of certificates. Bad rows are reported with line and reason; good rows are kept;
     re-running the same roster adds nothing twice. Exit 6 if any row was rejected."""
-    from certcli import issuance
-    from certcli.glyphs import check_text_renderable
+    from certcli.certificates import issuance
+    from certcli.documents.glyphs import check_text_renderable
 
     runtime = rt()
     store = runtime.store()
@@ -127,7 +127,7 @@ def issue(
         keys = keys_of(runtime)
         for seal_id, issuer in report.seals.items():
             if seal_id != "ministry":
-                from certcli.processing import seal_display_name
+                from certcli.certificates.processing import seal_display_name
 
                 keys.ensure_seal(seal_id, seal_display_name("association", issuer), passphrase, runtime.now)
     _print_import(report)
@@ -170,7 +170,7 @@ def revoke(
     passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
 ) -> None:
     """Revoke a certificate: nothing can be annotated, downloaded or verified as valid afterwards."""
-    from certcli import issuance
+    from certcli.certificates import issuance
 
     runtime = rt()
     store = runtime.store()
@@ -186,7 +186,7 @@ def process(
     passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
 ) -> None:
     """Complete pending annotation requests: render and sign each certificate PDF (R4)."""
-    from certcli.processing import process_pending
+    from certcli.certificates.processing import process_pending
 
     runtime = rt()
     store = runtime.store()
@@ -208,7 +208,7 @@ def process(
 @_command("stats")
 def stats() -> None:
     """Certificates by status and qualification; pending and overdue annotation requests."""
-    from certcli import issuance
+    from certcli.certificates import issuance
 
     runtime = rt()
     result = issuance.stats(runtime.store(), runtime.now)
@@ -272,7 +272,7 @@ def export(
     full_id: Annotated[bool, typer.Option("--full-id", help="Include full ID numbers (masked by default).")] = False,
 ) -> None:
     """Export certificates. CSV cells that a spreadsheet would run as formulas are neutralised."""
-    from certcli.exporting import export_certificates
+    from certcli.certificates.export import export_certificates
 
     runtime = rt()
     if fmt not in ("csv", "jsonl"):

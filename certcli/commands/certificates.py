@@ -36,7 +36,7 @@ def _state_text(summary: dict) -> str:
 
 def list_certificates() -> None:
     """Your certificates: status and annotation state."""
-    from certcli import holder
+    from certcli.certificates import holder
 
     runtime = rt()
     store, account = _holder()
@@ -68,7 +68,7 @@ def list_certificates() -> None:
 
 def info(certificate_no: Annotated[str, typer.Argument(help="Certificate number.")]) -> None:
     """Details of one of your certificates, with its annotation history."""
-    from certcli import holder
+    from certcli.certificates import holder
 
     runtime = rt()
     store, account = _holder()
@@ -96,7 +96,7 @@ def annotate(
     days: Annotated[int, typer.Option("--days", help=DAYS_HELP)] = 90,
 ) -> None:
     """Apply for an annotation (加注): a usage scenario and a validity period."""
-    from certcli import holder
+    from certcli.certificates import holder
 
     runtime = rt()
     store, account = _holder()
@@ -109,7 +109,7 @@ def renew(
     days: Annotated[int, typer.Option("--days", help=DAYS_HELP)] = 90,
 ) -> None:
     """Apply again with the scenario of your latest annotation (e.g. after it expired)."""
-    from certcli import holder
+    from certcli.certificates import holder
 
     runtime = rt()
     store, account = _holder()
@@ -131,8 +131,8 @@ def download(
     import hashlib
     import re
 
-    from certcli import holder
-    from certcli.secure_files import write_public
+    from certcli.certificates import holder
+    from certcli.home import write_public
 
     runtime = rt()
     store, account = _holder()

@@ -33,7 +33,7 @@ def register_admin(admin_app: typer.Typer) -> None:
 
 
 def _member():
-    from certcli import membership
+    from certcli.membership import service as membership
 
     runtime = rt()
     store = runtime.store()
@@ -50,7 +50,7 @@ def parse_day_option(text: Optional[str], option: str):
     if text is None:
         return None
     from certcli.errors import BadInput
-    from certcli.roster import parse_day
+    from certcli.roster.parse import parse_day
 
     try:
         return parse_day(text)
@@ -62,7 +62,7 @@ def parse_day_option(text: Optional[str], option: str):
 
 def login_member(certificate_no: str, password_stdin: bool) -> None:
     """Members log in with their certificate number; the initial password is replaced in the same step."""
-    from certcli import membership
+    from certcli.membership import service as membership
 
     runtime = rt()
     password = read_secret("password", from_stdin=password_stdin)
@@ -99,9 +99,9 @@ def status(
         "--password-file", help="Write the initial password to this file (mode 0600) instead of the screen.")] = None,
 ) -> None:
     """Review progress of your membership application (非执业申请进度查询); no login needed."""
-    from certcli import membership
+    from certcli.membership import service as membership
     from certcli.errors import BadInput
-    from certcli.secure_files import write_private
+    from certcli.home import write_private
 
     runtime = rt()
     passwords: dict[str, str] = {}
@@ -162,7 +162,7 @@ def _credentials_text(entry: dict) -> str:
 
 def info() -> None:
     """Your membership: review, photo, personal details, annual inspections, transfers, paper certificate."""
-    from certcli import membership
+    from certcli.membership import service as membership
 
     runtime = rt()
     store, row = _member()
@@ -196,7 +196,7 @@ def photo(
                                                    "the photo your association uploaded after on-site checking.")],
 ) -> None:
     """Choose the photo printed on your member certificate."""
-    from certcli import member_documents
+    from certcli.membership import documents as member_documents
     from certcli.errors import BadInput
 
     runtime = rt()
@@ -214,7 +214,8 @@ def confirm(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm without asking (for scripts).")] = False,
 ) -> None:
     """Confirm or complete your personal details (birth date, mobile, email) before download."""
-    from certcli import member_documents, membership
+    from certcli.membership import documents as member_documents
+    from certcli.membership import service as membership
 
     runtime = rt()
     store, row = _member()
@@ -252,9 +253,10 @@ def download(
     """Save your signed member certificate PDF (after choosing a photo and confirming your details)."""
     import hashlib
 
-    from certcli import member_documents, member_rules
+    from certcli.membership import documents as member_documents
+    from certcli.membership import rules as member_rules
     from certcli.errors import BadInput
-    from certcli.secure_files import write_public
+    from certcli.home import write_public
 
     runtime = rt()
     try:
@@ -282,7 +284,7 @@ def admin_review(
     passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
 ) -> None:
     """Review a membership application: the local association first, then the national one."""
-    from certcli import membership
+    from certcli.membership import service as membership
 
     runtime = rt()
     if approve is None:
@@ -302,7 +304,7 @@ def admin_list(
                                                     "rejected_local, rejected_national or approved.")] = None,
 ) -> None:
     """Membership applications and their review progress."""
-    from certcli import membership
+    from certcli.membership import service as membership
 
     runtime = rt()
     rows = membership.list_members(runtime.store(), progress)
@@ -323,7 +325,7 @@ def admin_photo(
     passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
 ) -> None:
     """Upload a member's photo after on-site verification (members who passed before 2010)."""
-    from certcli import member_documents
+    from certcli.membership import documents as member_documents
 
     runtime = rt()
     store = runtime.store()
@@ -339,7 +341,7 @@ def admin_inspect(
     passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
 ) -> None:
     """Record an annual inspection (年检) result."""
-    from certcli import membership
+    from certcli.membership import service as membership
 
     runtime = rt()
     if passed is None:
@@ -359,7 +361,7 @@ def admin_transfer(
     passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
 ) -> None:
     """Record a member's transfer (转会) to another local association."""
-    from certcli import membership
+    from certcli.membership import service as membership
 
     runtime = rt()
     day = parse_day_option(on, "--on")
@@ -374,7 +376,7 @@ def admin_reset_password(
     passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
 ) -> None:
     """Invalidate a member's password; they obtain a new initial one with `member status`."""
-    from certcli import membership
+    from certcli.membership import service as membership
 
     runtime = rt()
     store = runtime.store()

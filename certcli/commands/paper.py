@@ -32,7 +32,7 @@ def _holder():
     """The logged-in holder who accepted the terms; members have no paper certificate to collect."""
     from certcli import accounts
     from certcli.errors import PaperMemberNotIssued
-    from certcli.membership import MEMBER_ID_TYPE
+    from certcli.membership.service import MEMBER_ID_TYPE
 
     runtime = rt()
     store = runtime.store()
@@ -66,7 +66,8 @@ def request(
     address: Annotated[Optional[str], typer.Option("--address", help="Delivery address (by mail).")] = None,
 ) -> None:
     """Request your paper certificate and see the materials to bring or send."""
-    from certcli import holder, regions
+    from certcli.certificates import holder
+    from certcli.regions import service as regions
 
     runtime = rt()
     store, account = _holder()
@@ -80,7 +81,7 @@ def request(
 
 def status() -> None:
     """Your paper certificate requests and where each stands."""
-    from certcli import regions
+    from certcli.regions import service as regions
 
     runtime = rt()
     store, account = _holder()
@@ -113,7 +114,7 @@ def _unlock(passphrase_stdin: bool):
 def admin_list(status_filter: Annotated[Optional[str], typer.Option(
         "--status", help="requested, ready, handed_over or mailed.")] = None) -> None:
     """Paper collection requests, oldest first."""
-    from certcli import regions
+    from certcli.regions import service as regions
 
     runtime = rt()
     rows = regions.all_requests(runtime.store(), status_filter)
@@ -130,7 +131,7 @@ def admin_list(status_filter: Annotated[Optional[str], typer.Option(
 
 
 def _move(reference: str, action: str, tracking_no: Optional[str], passphrase_stdin: bool) -> None:
-    from certcli import regions
+    from certcli.regions import service as regions
 
     runtime, store = _unlock(passphrase_stdin)
     result = regions.move_request(store, reference, action, tracking_no=tracking_no, now=runtime.now)
@@ -170,7 +171,7 @@ def region_set(
     passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
 ) -> None:
     """Set a region's issuance policy."""
-    from certcli import regions
+    from certcli.regions import service as regions
     from certcli.commands.member import parse_day_option
 
     day = parse_day_option(since, "--since")
@@ -187,7 +188,7 @@ def _policy_text(policy: dict) -> str:
 
 def region_list() -> None:
     """Every regional policy; regions not listed issue both forms."""
-    from certcli import regions
+    from certcli.regions import service as regions
 
     runtime = rt()
     rows = regions.list_policies(runtime.store())

@@ -25,7 +25,7 @@ def scope(
     store_only: Annotated[bool, typer.Option("--store-only", help="Only qualifications this store holds.")] = False,
 ) -> None:
     """Qualifications covered by verification, their seal, and whether annotation applies."""
-    from certcli import scope as scope_module
+    from certcli.certificates import scope as scope_module
     from certcli.store import STORE_FILENAME
 
     runtime = rt()
@@ -48,7 +48,7 @@ def scope(
 
 def faq(topic: Annotated[Optional[str], typer.Argument(help=TOPIC_HELP)] = None) -> None:
     """Answers to the common questions about electronic certificates (in --lang zh or en)."""
-    from certcli import scope as scope_module
+    from certcli.certificates import scope as scope_module
 
     runtime = rt()
     entries = scope_module.faq_entries(topic, runtime.lang)

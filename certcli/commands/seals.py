@@ -66,7 +66,7 @@ def retire_seal(
     from certcli.clock import parse_instant
     from certcli.commands.admin import keys_of, unlock
     from certcli.errors import NotFound
-    from certcli.verification import cst_text
+    from certcli.verification.checks import cst_text
 
     runtime = rt()
     when = parse_instant(compromised_at)              # bad_time (exit 2) before anything else
@@ -84,7 +84,7 @@ def retire_seal(
 
     requeued = {"annotations": [], "member_documents": []}
     if (runtime.home / "certcli.db").exists():
-        from certcli.reissue import requeue_signed_by
+        from certcli.certificates.requeue import requeue_signed_by
 
         audit.record(runtime.store(), now=runtime.now, actor="admin", action="retire_seal", subject=key_id,
                      compromised_at=when, rotated_to=new.key_id if new else None)

@@ -38,7 +38,7 @@ def verify(
                                                   "verify against instead of this home's keys.")] = None,
 ) -> None:
     """Is this certificate genuine and usable now? Exit 0 valid, 1 not valid."""
-    from certcli import verification
+    from certcli.verification import checks as verification
 
     runtime = rt()
     chosen = [x for x in (pdf, qr, number) if x is not None]
@@ -60,7 +60,7 @@ def verify(
 
 
 def _fact_text(key: str, value, lang: str) -> str:
-    from certcli.verification import cst_text
+    from certcli.verification.checks import cst_text
 
     if isinstance(value, datetime):
         return cst_text(value)

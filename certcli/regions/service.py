@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from certcli import audit, region_rules, rules
+from certcli import audit, rules
+from certcli.regions import rules as region_rules
 from certcli.errors import BadInput, CertificateRevoked, NotFound
 from certcli.errors import PaperRequestExists
-from certcli.region_rules import Policy
+from certcli.regions.rules import Policy
 from certcli.store import Store, iso, parse_day
 
 MAX_REGION_LENGTH = 40

@@ -1,6 +1,6 @@
 """Which characters the bundled font can draw.
 
-Kept apart from :mod:`certcli.render` so that checking a roster's text does
+Kept apart from :mod:`certcli.documents.render` so that checking a roster's text does
 not import reportlab, qrcode and PIL (a roster worker process starts faster).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from certcli.errors import UnsupportedCharacter
 
-FONT_PATH = Path(__file__).with_name("fonts") / "CertcliSansCJK.ttf"
+FONT_PATH = Path(__file__).resolve().parent.parent / "fonts" / "CertcliSansCJK.ttf"
 
 _lock = threading.Lock()
 _coverage: frozenset[str] | None = None

@@ -14,10 +14,12 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
-from certcli import audit, member_rules, processing, rules
+from certcli import audit, rules
+from certcli.membership import rules as member_rules
+from certcli.certificates import processing
 from certcli.errors import BadInput
 from certcli.errors import BadPhoto, DetailsIncomplete, DocumentPending
-from certcli.membership import inspections, personal_details, transfers
+from certcli.membership.service import inspections, personal_details, transfers
 from certcli.store import Store, iso
 
 MAX_PHOTO_BYTES = 2 * 2**20
@@ -71,7 +73,7 @@ def read_photo_file(path: Path) -> bytes:
 
 def upload_verified_photo(store: Store, certificate_no: str, path: Path, now: datetime) -> dict:
     """An association uploads the photo it checked on site (members who passed before 2010)."""
-    from certcli.membership import member_row
+    from certcli.membership.service import member_row
 
     jpeg, width, height = normalize_photo(read_photo_file(path))
     with store.transaction() as conn:
@@ -204,8 +206,10 @@ def _title(qualification: str) -> str:
 def make_member_document(job: dict, seal, signer, now: datetime) -> bytes:
     """Render and sign one member certificate: the photo, and a QR code whose signed
     payload carries only the disclosed details."""
-    from certcli import catalog, qrpayload, render
-    from certcli.processing import ID_TYPE_LABELS, seal_names
+    from certcli import catalog
+    from certcli.documents import qrpayload
+    from certcli.documents import render
+    from certcli.certificates.processing import ID_TYPE_LABELS, seal_names
 
     disclosed = [(k, v) for k, v in json.loads(job["disclosed"])]
     claims = qrpayload.QrClaims(
@@ -238,7 +242,7 @@ def process_member_documents(store: Store, keys_dir: Path, passphrase: bytes, *,
                      "WHERE d.status = 'pending' ORDER BY d.id")
     if not jobs:
         return
-    from certcli.processing import _Signers
+    from certcli.certificates.processing import _Signers
 
     signers = _Signers(keys_dir, passphrase)
     results = []

@@ -1,5 +1,5 @@
 """Stage 2 of ``verify FILE.pdf``: the CMS signature container, checked before any
-PDF parser runs (see :mod:`certcli.verification_pdf` for the three stages).
+PDF parser runs (see :mod:`certcli.verification.pdf` for the three stages).
 
 The container must have the strict shape certcli writes; its message digest
 must match the signed bytes, its ESS signing-certificate attribute the
@@ -11,8 +11,8 @@ import hashlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from certcli.verification import Context
-    from certcli.verification_pdf import Located
+    from certcli.verification.checks import Context
+    from certcli.verification.pdf import Located
 
 
 class Reject(Exception):
@@ -83,7 +83,7 @@ def check_cms(data: bytes, found: "Located", context: "Context") -> tuple[str, o
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from certcli.keys import key_id_of
+    from certcli.pki.keys import key_id_of
 
     raw = found.contents
     total = _der_length(raw)

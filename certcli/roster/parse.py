@@ -17,12 +17,13 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, NamedTuple
 
-from certcli import member_rules, rules
+from certcli import rules
+from certcli.membership import rules as member_rules
 from certcli.errors import BadRoster, CertcliError
 
 FIELDS = ("certificate_no", "name", "id_type", "id_number", "qualification", "level",
           "issued_on", "issuer", "seal", "region", "specialty", "approval_no", "photo",
-          # membership certificates (certcli.membership); photo is then the exam-system photo file
+          # membership certificates (certcli.membership.service); photo is then the exam-system photo file
           "kind", "birth_date", "mobile", "email", "exam_pass_year")
 # level may be empty: association qualifications such as 税务师 have none.
 REQUIRED = ("certificate_no", "name", "id_number", "qualification", "issued_on", "issuer")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from certcli import audit, regions, rules
+from certcli import audit, rules
+from certcli.regions import service as regions
 from certcli.accounts import Account
 from certcli.errors import (
     AnnotationExpired,

@@ -25,7 +25,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from certcli.roster import Roster, RowError
+from certcli.roster.parse import Roster, RowError
 
 CHUNK_ROWS = 5000
 PARALLEL_MIN_BYTES = 2**20  # ~7k rows: below this the worker's start-up outweighs the overlap
@@ -135,7 +135,7 @@ class ParsedRoster:
                "check_text": _name_of(self.check_text), "chunk_rows": self.chunk_rows}
         # The worker imports this very certcli (not one that happens to sit in the
         # current directory); stderr is dropped: it reports every failure as a message.
-        package_root = str(Path(__file__).resolve().parent.parent)
+        package_root = str(Path(__file__).resolve().parents[2])
         self._worker = subprocess.Popen([sys.executable, "-c", _WORKER_BOOT, package_root, json.dumps(job)],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL)
@@ -154,7 +154,7 @@ class ParsedRoster:
         return payload  # a Header, a Chunk, or None at the end
 
 
-_WORKER_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from certcli.roster_stream import main; main()"
+_WORKER_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from certcli.roster.stream import main; main()"
 
 
 def _name_of(function) -> str | None:
@@ -209,7 +209,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    # run the imported module, not __main__: pickled Chunks must name certcli.roster_stream
-    from certcli.roster_stream import main as worker_main
+    # run the imported module, not __main__: pickled Chunks must name certcli.roster.stream
+    from certcli.roster.stream import main as worker_main
 
     worker_main()

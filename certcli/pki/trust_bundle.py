@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from certcli.errors import BadInput
-from certcli.keys import SealInfo, info_from_cert, iso_text, parse_iso_text, subject_value, key_id_of
+from certcli.pki.keys import SealInfo, info_from_cert, iso_text, parse_iso_text, subject_value, key_id_of
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ def signer_key_id(pdf: bytes) -> str | None:
     from asn1crypto import cms
     from cryptography import x509
 
-    from certcli.keys import key_id_of
-    from certcli.verification_pdf import locate_signature
+    from certcli.pki.keys import key_id_of
+    from certcli.verification.pdf import locate_signature
 
     found = locate_signature(pdf)
     if found.check:

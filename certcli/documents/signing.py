@@ -35,10 +35,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from .errors import BadInput
+from certcli.errors import BadInput
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .keys import LoadedSeal
+    from certcli.pki.keys import LoadedSeal
 
 FIELD_NAME = "CertcliSeal"
 DEFAULT_REASON = "证书签发"
@@ -276,7 +276,7 @@ def validate_with_pyhanko(pdf: bytes, root: x509.Certificate, now: datetime) -> 
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
-    from .keys import key_id_of, quiet_subject
+    from certcli.pki.keys import key_id_of, quiet_subject
 
     _quiet_pyhanko_logs()
     result = dict.fromkeys(_RESULT_KEYS)

@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .errors import BadInput, KeyProblem, NotFound, WrongPassphrase
-from .secure_files import ensure_private_dir, write_private
+from certcli.errors import BadInput, KeyProblem, NotFound, WrongPassphrase
+from certcli.home import ensure_private_dir, write_private
 
 MANIFEST = "manifest.json"
 MINISTRY_SEAL_ID = "ministry"
@@ -372,8 +372,8 @@ class IssuerKeys:
                 for e in self._manifest()["seals"]}
 
     def trust_bundle_pem(self) -> str:
-        """Root + every seal certificate (any status): see :mod:`certcli.trust_bundle`."""
-        from certcli.trust_bundle import bundle_pem
+        """Root + every seal certificate (any status): see :mod:`certcli.pki.trust_bundle`."""
+        from certcli.pki.trust_bundle import bundle_pem
 
         return bundle_pem(self.root_certificate(),
                           [(self._entry_info(e), self._cert(e["cert_file"])) for e in self._manifest()["seals"]])

@@ -86,7 +86,8 @@ def format_valid_until(valid_until: datetime) -> str:
 
 def make_document(job: Job, seal, signer, now: datetime) -> bytes:
     """Render and sign one certificate.  ``seal`` is a LoadedSeal, ``signer`` its PdfSealSigner."""
-    from certcli import qrpayload, render
+    from certcli.documents import qrpayload
+    from certcli.documents import render
 
     until = parse_instant(job.valid_until)
     claims = qrpayload.QrClaims(
@@ -118,7 +119,7 @@ class _Signers:
     """Seal keys loaded once per process, each with its pyHanko signer."""
 
     def __init__(self, keys_dir: Path, passphrase: bytes):
-        from certcli.keys import IssuerKeys
+        from certcli.pki.keys import IssuerKeys
 
         self.keys = IssuerKeys(keys_dir)
         self.passphrase = passphrase
@@ -126,7 +127,7 @@ class _Signers:
 
     def get(self, seal_id: str):
         if seal_id not in self.loaded:
-            from certcli.signing import PdfSealSigner
+            from certcli.documents.signing import PdfSealSigner
 
             seal = self.keys.load_seal(seal_id, self.passphrase)
             self.loaded[seal_id] = (seal, PdfSealSigner(seal))
@@ -162,7 +163,7 @@ def process_pending(
 ) -> ProcessReport:
     jobs = pending_jobs(store, limit)
     report = ProcessReport(pending=len(jobs), failures=[])
-    from certcli.member_documents import process_member_documents
+    from certcli.membership.documents import process_member_documents
 
     process_member_documents(store, keys_dir, passphrase, now=now, report=report)  # membership e-certificates
     if not jobs:

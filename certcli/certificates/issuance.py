@@ -4,7 +4,7 @@ Import commits one batch per transaction: a crash loses at most the batch in
 flight, and because a re-run recognises rows already stored (same number, same
 holder), running the same roster again completes the job and adds nothing twice.
 Large rosters are parsed by a worker process while this one writes
-(:mod:`certcli.roster_stream`).
+(:mod:`certcli.roster.stream`).
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from typing import Callable
 
 from certcli import audit, rules
 from certcli.errors import CertificateRevoked, NotFound
-from certcli.roster import RowError
-from certcli.roster_stream import INSERT_COLUMNS, ParsedRoster
+from certcli.roster.parse import RowError
+from certcli.roster.stream import INSERT_COLUMNS, ParsedRoster
 from certcli.store import Store, iso
 
 BATCH_SIZE = 5000

@@ -7,7 +7,7 @@ labels and plain-language explanations live here in Chinese and English.
 
 Trust comes from the home's keys or from a public trust bundle; the store,
 when present, adds the certificate's current status.  The PDF checks are in
-:mod:`certcli.verification_pdf`.
+:mod:`certcli.verification.pdf`.
 """
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ class Context:
             return ReadOnlyStore(path) if path.is_file() else None
 
         if trust is not None:
-            from certcli.trust_bundle import parse_trust_bundle
+            from certcli.pki.trust_bundle import parse_trust_bundle
 
             try:
                 with open(trust, "rb") as handle:
@@ -151,7 +151,7 @@ class Context:
                 raise BadInput(field="--trust", reason="not a trust bundle (too large)")
             bundle = parse_trust_bundle(raw.decode("utf-8", errors="replace"))
             return cls(bundle.root, bundle.public_keys(), store())
-        from certcli.keys import IssuerKeys
+        from certcli.pki.keys import IssuerKeys
 
         keys = IssuerKeys(Path(home) / "keys")
         if not keys.exists():
@@ -201,8 +201,8 @@ def verify_lookup(context: Context, number: str, name: str, now: datetime) -> Ve
 
 def _membership_lookup(verdict: Verdict, context: Context, number: str, name: str, now: datetime) -> None:
     """Membership e-certificates add their review and paper-certificate state
-    (``certcli.membership.paper_member_status``)."""
-    from certcli.membership import paper_member_status
+    (``certcli.membership.service.paper_member_status``)."""
+    from certcli.membership.service import paper_member_status
 
     extra = paper_member_status(context.store, number, name, now)
     if extra:
@@ -238,7 +238,7 @@ def qualification_name(code: str) -> str | None:
 
 def decode_qr(verdict: Verdict, payload, context: Context):
     """The ``qr_signature`` check: returns the claims and the seal they name, or None."""
-    from certcli import qrpayload
+    from certcli.documents import qrpayload
 
     try:
         claims = qrpayload.decode(payload, context.seal_keys)
@@ -315,7 +315,7 @@ def window_check(verdict: Verdict, valid_from: datetime | None, valid_until: dat
 # --- PDF (see verification_pdf) ----------------------------------------------------
 
 def verify_pdf(data: bytes, context: Context, now: datetime) -> Verdict:
-    from certcli.verification_pdf import verify_pdf as run
+    from certcli.verification.pdf import verify_pdf as run
 
     return run(data, context, now)
 
@@ -333,7 +333,7 @@ def verify_pdf_file(path: Path, context: Context, now: datetime) -> Verdict:
 
 def check_byte_range(data: bytes) -> tuple[bool, str]:
     """Structural check only (no cryptography): ``(True, "ok")`` or ``(False, reason)``."""
-    from certcli.verification_pdf import locate_signature
+    from certcli.verification.pdf import locate_signature
 
     found = locate_signature(data)
     return (True, "ok") if found.reason == "ok" else (False, found.reason)

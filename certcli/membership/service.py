@@ -17,7 +17,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
-from certcli import accounts, audit, member_rules, rules
+from certcli import accounts, audit, rules
+from certcli.membership import rules as member_rules
 from certcli.errors import (
     AccountLocked,
     BadCredentials,
@@ -27,7 +28,7 @@ from certcli.errors import (
     PasswordChangeRequired,
 )
 from certcli.errors import MemberLoginRequired, MemberNotApproved, PasswordNotChanged
-from certcli.member_rules import Review
+from certcli.membership.rules import Review
 from certcli.store import Store, iso, parse_day, parse_instant
 
 MEMBER_ID_TYPE = "member"  # accounts.id_type of a member login; id_number is the certificate number

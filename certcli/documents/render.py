@@ -3,7 +3,7 @@
 All text uses the bundled font ``certcli/fonts/CertcliSansCJK.ttf`` (a glyf
 subset of Noto Sans CJK SC, see ``tools/build_font.py``); nothing installed on
 the machine is used.  The font is parsed and registered once per process, on
-first use.  The seal is vector (``certcli.render_seal``), the QR code is drawn
+first use.  The seal is vector (``certcli.documents.seal``), the QR code is drawn
 as vector squares, and ``qr_payload`` is also stored in the document info
 dictionary under ``/CertcliQR``.  Output is deterministic (reportlab invariant
 mode) and no clock is read.
@@ -25,8 +25,8 @@ from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from certcli.glyphs import FONT_PATH, check_text_renderable
-from certcli.render_seal import FRAME, GOLD, draw_frame, draw_rule, draw_seal
+from certcli.documents.glyphs import FONT_PATH, check_text_renderable
+from certcli.documents.seal import FRAME, GOLD, draw_frame, draw_rule, draw_seal
 
 __all__ = ["AnnotationBox", "CertificatePage", "render_certificate", "check_text_renderable",
            "FONT_PATH", "FONT_NAME"]

@@ -34,10 +34,10 @@ from datetime import datetime, timedelta
 from io import BytesIO
 from typing import NamedTuple
 
-from certcli.verification import (MAX_PDF_BYTES, Context, Verdict, decode_qr, seal_check, status_check,
+from certcli.verification.checks import (MAX_PDF_BYTES, Context, Verdict, decode_qr, seal_check, status_check,
                                   window_check)
-from certcli.verification_cms import Reject as _Reject
-from certcli.verification_cms import check_cms
+from certcli.verification.cms import Reject as _Reject
+from certcli.verification.cms import check_cms
 
 PDF_CHECKS = ("pdf_structure", "byte_range", "coverage", "signature", "signer_chain", "seal_key",
               "certification", "qr_signature", "certificate_status", "annotation_window")

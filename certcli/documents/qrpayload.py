@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from .errors import BadInput, NotACertcliQr, QrSignatureInvalid, UnknownSigningKey
+from certcli.errors import BadInput, NotACertcliQr, QrSignatureInvalid, UnknownSigningKey
 
 PREFIX = "CC1:"
 CST = timezone(timedelta(hours=8))

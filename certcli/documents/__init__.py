@@ -1,0 +1,1 @@
+"""The certificate document: page, render, seal, glyphs, QR payload, PDF signing. No store access."""

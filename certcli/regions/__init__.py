@@ -1,0 +1,1 @@
+"""Regional issuance policy and paper-certificate collection: rules and service."""

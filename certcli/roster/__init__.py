@@ -1,0 +1,1 @@
+"""Roster files: parsing and the streaming worker that feeds an import."""
