@@ -19,10 +19,9 @@ from certcli.errors import (
     TermsNotAccepted,
     WeakPassword,
 )
-from certcli.home import write_private
+from certcli.home import session_file, write_private
 from certcli.store import Store, iso, parse_instant
 
-SESSION_FILENAME = "session.json"
 MIN_PASSWORD_LENGTH = 8
 MAX_NAME_LENGTH = 64
 
@@ -145,7 +144,7 @@ def login(store: Store, home: Path, *, id_number: str, password: str, now: datet
             audit.append(conn, now=now, actor=f"holder:{row['id']}", action="login")
     if error is not None:  # raised after COMMIT so the failure count is kept
         raise error
-    write_private(Path(home) / SESSION_FILENAME, json.dumps({"token": token}).encode())
+    write_private(session_file(home), json.dumps({"token": token}).encode())
     return Account.from_row(row)
 
 
@@ -155,14 +154,14 @@ def _token_hash(token: str) -> str:
 
 def _read_token(home: Path) -> str | None:
     try:
-        return json.loads((Path(home) / SESSION_FILENAME).read_text())["token"]
+        return json.loads((session_file(home)).read_text())["token"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def logout(store: Store, home: Path) -> bool:
     token = _read_token(home)
-    (Path(home) / SESSION_FILENAME).unlink(missing_ok=True)
+    (session_file(home)).unlink(missing_ok=True)
     if token is None:
         return False
     with store.transaction() as conn:

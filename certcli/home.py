@@ -1,8 +1,30 @@
-"""Files that hold secrets: created 0600 inside 0700 directories, replaced atomically."""
+"""The home folder: its layout (the one place that names its files) and how
+files are written into it.  Secrets are created 0600 inside 0700 directories
+and replaced atomically."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+STORE_FILENAME = "certcli.db"      # the embedded SQLite store
+KEYS_DIRNAME = "keys"              # root and seal keys, encrypted, 0600
+SESSION_FILENAME = "session.json"  # the login session token, 0600
+
+
+def store_file(home: Path) -> Path:
+    return Path(home) / STORE_FILENAME
+
+
+def keys_dir(home: Path) -> Path:
+    return Path(home) / KEYS_DIRNAME
+
+
+def session_file(home: Path) -> Path:
+    return Path(home) / SESSION_FILENAME
+
+
+def has_store(home: Path) -> bool:
+    return store_file(home).exists()
 
 
 def ensure_private_dir(path: Path) -> Path:

@@ -25,7 +25,7 @@ from certcli.errors import StoreCorrupt, StoreMissing, StoreUnwritable
 from certcli.rules import CST
 
 APPLICATION_ID = 0x43455254  # "CERT": tells our stores from other SQLite files
-STORE_FILENAME = "certcli.db"
+from certcli.home import STORE_FILENAME, store_file  # noqa: F401 - STORE_FILENAME re-exported
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -381,7 +381,7 @@ def translate_sqlite_error(error: sqlite3.Error, path: Path | str):
 
 
 def open_store(home: Path, *, create: bool = False) -> Store:
-    path = Path(home) / STORE_FILENAME
+    path = store_file(home)
     if create:
         try:
             os.makedirs(home, mode=0o700, exist_ok=True)

@@ -6,10 +6,10 @@ from typing import Annotated, Optional
 import typer
 
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, read_secret, rt
+from certcli.home import keys_dir
 
 app = typer.Typer(help="Administrator commands (发证机构): keys, rosters, revocation, processing, reports.",
                   no_args_is_help=True)
-KEYS_DIRNAME = "keys"
 
 
 def register_groups() -> None:
@@ -36,7 +36,7 @@ def keys_of(runtime):
     if "keys" not in runtime.extra:
         from certcli.pki.keys import IssuerKeys
 
-        runtime.extra["keys"] = IssuerKeys(runtime.home / KEYS_DIRNAME)
+        runtime.extra["keys"] = IssuerKeys(keys_dir(runtime.home))
     return runtime.extra["keys"]
 
 
@@ -195,7 +195,7 @@ def process(
     try:
         if bar:
             bar.start()
-        report = process_pending(store, runtime.home / KEYS_DIRNAME, passphrase, now=runtime.now,
+        report = process_pending(store, keys_dir(runtime.home), passphrase, now=runtime.now,
                                  workers=workers, limit=limit, progress=progress)
     finally:
         if bar:

@@ -26,11 +26,11 @@ def scope(
 ) -> None:
     """Qualifications covered by verification, their seal, and whether annotation applies."""
     from certcli.certificates import scope as scope_module
-    from certcli.store import STORE_FILENAME
+    from certcli.home import has_store
 
     runtime = rt()
     # works without a store too: then it is the built-in catalogue
-    store = runtime.store() if (runtime.home / STORE_FILENAME).exists() else None
+    store = runtime.store() if has_store(runtime.home) else None
     result = scope_module.scope(store, store_only=store_only)
 
     def human():

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, rt
+from certcli.home import has_store
 
 
 def _t(key: str, **data) -> str:
@@ -47,7 +48,7 @@ def rotate_seal(
     new = keys.rotate_seal(seal_id, passphrase, runtime.now)
     from certcli import audit
 
-    if (runtime.home / "certcli.db").exists():
+    if has_store(runtime.home):
         audit.record(runtime.store(), now=runtime.now, actor="admin", action="rotate_seal", subject=seal_id,
                      old_key_id=old.key_id, new_key_id=new.key_id)
     runtime.emit({"seal_id": seal_id, "old_key_id": old.key_id, "new_key_id": new.key_id,
@@ -83,7 +84,7 @@ def retire_seal(
     from certcli import audit
 
     requeued = {"annotations": [], "member_documents": []}
-    if (runtime.home / "certcli.db").exists():
+    if has_store(runtime.home):
         from certcli.certificates.requeue import requeue_signed_by
 
         audit.record(runtime.store(), now=runtime.now, actor="admin", action="retire_seal", subject=key_id,

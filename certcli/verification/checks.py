@@ -17,7 +17,8 @@ from pathlib import Path
 
 from certcli import i18n, rules
 from certcli.errors import BadInput, CertcliError, KeyProblem
-from certcli.store import STORE_FILENAME, RowQueries
+from certcli.home import keys_dir, store_file
+from certcli.store import RowQueries
 
 MAX_PDF_BYTES = 20 * 2**20
 # Longest honest annotation: applied on day D for 90 days, signed no earlier than
@@ -136,7 +137,7 @@ class Context:
     @classmethod
     def load(cls, home: Path, trust: Path | None) -> "Context":
         def store():
-            path = Path(home) / STORE_FILENAME
+            path = store_file(home)
             return ReadOnlyStore(path) if path.is_file() else None
 
         if trust is not None:
@@ -153,7 +154,7 @@ class Context:
             return cls(bundle.root, bundle.public_keys(), store())
         from certcli.pki.keys import IssuerKeys
 
-        keys = IssuerKeys(Path(home) / "keys")
+        keys = IssuerKeys(keys_dir(home))
         if not keys.exists():
             return cls(None, {}, store())
         root, seal_keys = keys.root_certificate(), keys.public_keys()
