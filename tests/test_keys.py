@@ -22,7 +22,7 @@ from certcli.pki.keys import (
     key_id_of,
     quiet_subject,
 )
-from certcli.pki.trust_bundle import parse_trust_bundle
+from certcli.pki.trust_bundle import issuer_bundle_pem, parse_trust_bundle
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=CST)
@@ -200,7 +200,7 @@ def test_trust_bundle_is_public_and_parses_back(keys):
     old = keys.active_seal("ministry")
     keys.rotate_seal("ministry", PASS, NOW + timedelta(days=1))
     keys.retire_seal(old.key_id, NOW + timedelta(days=2), PASS)
-    pem = keys.trust_bundle_pem()
+    pem = issuer_bundle_pem(keys)
     assert "PRIVATE" not in pem and "ENCRYPTED" not in pem
     assert pem.count("-----BEGIN CERTIFICATE-----") == 4
     for info in keys.seals():
@@ -220,7 +220,7 @@ def test_trust_bundle_is_public_and_parses_back(keys):
 def test_trust_bundle_rejects_foreign_or_private(keys, tmp_path):
     other = IssuerKeys(tmp_path / "other")
     other.init(b"x", NOW)
-    mine, theirs = keys.trust_bundle_pem(), other.trust_bundle_pem()
+    mine, theirs = issuer_bundle_pem(keys), issuer_bundle_pem(other)
     foreign_seal = theirs[theirs.index("# seal_id"):]
     with pytest.raises(BadInput):
         parse_trust_bundle(mine + foreign_seal)

@@ -195,32 +195,3 @@ def revoke(store: Store, certificate_no: str, *, reason: str | None, now: dateti
         conn.execute("UPDATE annotations SET status = 'cancelled', failure_reason = 'certificate_revoked' "
                      "WHERE certificate_id = ? AND status = 'pending'", (row["id"],))
     return {"certificate_no": certificate_no, "status": "revoked", "revoked_at": iso(now), "reason": reason}
-
-
-def stats(store: Store, now: datetime) -> dict:
-    by_status = {r["status"]: r["n"] for r in store.all(
-        "SELECT status, count(*) AS n FROM certificates GROUP BY status")}
-    by_qualification = store.all(
-        "SELECT qualification, status, count(*) AS n FROM certificates GROUP BY qualification, status "
-        "ORDER BY qualification, status")
-    pending = store.one("SELECT count(*) AS n, min(applied_at) AS oldest FROM annotations WHERE status = 'pending'")
-    # instants are stored in CST ISO form, so text order is time order (R4: overdue after 24 h)
-    cutoff = iso(now - rules.PROCESSING_PROMISE)
-    overdue = store.one("SELECT count(*) AS n FROM annotations WHERE status = 'pending' AND applied_at < ?",
-                        (cutoff,))
-    member_documents = store.one(
-        "SELECT count(*) AS pending, coalesce(sum(requested_at < ?), 0) AS overdue, "
-        "min(requested_at) AS oldest_pending_at FROM member_documents WHERE status = 'pending'", (cutoff,))
-    annotations = {r["status"]: r["n"] for r in store.all(
-        "SELECT status, count(*) AS n FROM annotations WHERE kind = 'annotation' GROUP BY status")}
-    return {
-        "certificates": {"total": sum(by_status.values()), "valid": by_status.get("valid", 0),
-                         "revoked": by_status.get("revoked", 0)},
-        "by_qualification": by_qualification,
-        "annotations": annotations,
-        "pending": pending["n"],
-        "overdue": overdue["n"],
-        "oldest_pending_at": pending["oldest"],
-        "member_documents": member_documents,
-        "accounts": store.one("SELECT count(*) AS n FROM accounts")["n"],
-    }

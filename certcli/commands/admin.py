@@ -5,6 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from certcli.commands._admin import keys_of, progress_bar, seal_json, unlock
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, read_secret, rt
 from certcli.home import keys_dir
 
@@ -30,37 +31,6 @@ def _command(name: str):
     return decorate
 
 
-def keys_of(runtime):
-    """One IssuerKeys per command: it caches the stretched passphrase (scrypt, ~100 ms),
-    so unlock() and the key operation after it pay for the stretch once."""
-    if "keys" not in runtime.extra:
-        from certcli.pki.keys import IssuerKeys
-
-        runtime.extra["keys"] = IssuerKeys(keys_dir(runtime.home))
-    return runtime.extra["keys"]
-
-
-def unlock(runtime, from_stdin: bool) -> bytes:
-    """The key passphrase, checked against the root key before anything changes."""
-    passphrase = read_secret("passphrase", from_stdin=from_stdin).encode()
-    keys_of(runtime).check_passphrase(passphrase)
-    return passphrase
-
-
-def _progress(label: str):
-    """A rich progress bar on a terminal; nothing in JSON mode or when piped."""
-    runtime = rt()
-    if runtime.json or not sys.stderr.isatty():
-        return None, None
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
-
-    bar = Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
-                   TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-    task = bar.add_task(label, total=None)
-    return bar, lambda done, total: bar.update(task, completed=done, total=total)
-
-
 @_command("init")
 def init(passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False) -> None:
     """Create the home: the store, the issuer root CA and the ministry seal key."""
@@ -77,14 +47,9 @@ def init(passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False) -> None:
         created_keys = True
     store = runtime.store(create=True)
     accounts.current_terms(store, runtime.now)
-    seals = [_seal_json(s) for s in keys.seals()]
+    seals = [seal_json(s) for s in keys.seals()]
     runtime.emit({"home": str(runtime.home), "created_keys": created_keys, "seals": seals},
                  runtime.t("initialised", home=runtime.home))
-
-
-def _seal_json(seal) -> dict:
-    return {"seal_id": seal.seal_id, "name": seal.name, "key_id": seal.key_id, "status": seal.status,
-            "not_before": seal.not_before, "not_after": seal.not_after}
 
 
 @_command("issue")
@@ -110,7 +75,7 @@ def issue(
         reject_file = open(rejects, "w", newline="", encoding="utf-8-sig")
         reject_writer = csv.writer(reject_file)
         reject_writer.writerow(["line", "certificate_no", "reason", "field", "detail"])
-    bar, progress = _progress("issue")
+    bar, progress = progress_bar("issue")
     try:
         if bar:
             bar.start()
@@ -124,12 +89,9 @@ def issue(
         if reject_file:
             reject_file.close()
     if passphrase is not None:
-        keys = keys_of(runtime)
-        for seal_id, issuer in report.seals.items():
-            if seal_id != "ministry":
-                from certcli.certificates.processing import seal_display_name
+        from certcli.certificates.seals import ensure_roster_seals
 
-                keys.ensure_seal(seal_id, seal_display_name("association", issuer), passphrase, runtime.now)
+        ensure_roster_seals(keys_of(runtime), report.seals, passphrase, runtime.now)
     _print_import(report)
     if report.rejected:
         raise typer.Exit(6)
@@ -191,7 +153,7 @@ def process(
     runtime = rt()
     store = runtime.store()
     passphrase = unlock(runtime, passphrase_stdin)
-    bar, progress = _progress("process")
+    bar, progress = progress_bar("process")
     try:
         if bar:
             bar.start()
@@ -208,10 +170,10 @@ def process(
 @_command("stats")
 def stats() -> None:
     """Certificates by status and qualification; pending and overdue annotation requests."""
-    from certcli.certificates import issuance
+    from certcli.certificates import reports
 
     runtime = rt()
-    result = issuance.stats(runtime.store(), runtime.now)
+    result = reports.stats(runtime.store(), runtime.now)
 
     def human():
         from rich.table import Table
@@ -235,24 +197,11 @@ def stats() -> None:
 def pending(overdue_only: Annotated[bool, typer.Option("--overdue", help="Only requests older than 24 h.")] = False,
             ) -> None:
     """Pending requests (annotations, then member certificates), oldest first; overdue after 24 h (R4)."""
-    from certcli import rules
-    from certcli.store import iso
+    from certcli.certificates import reports
 
     runtime = rt()
-    store = runtime.store()
-    cutoff = iso(runtime.now - rules.PROCESSING_PROMISE)
-    rows = store.all(
-        "SELECT a.annotation_no, a.kind, c.certificate_no, a.applied_at, a.applied_at < ? AS overdue "
-        "FROM annotations a JOIN certificates c ON c.id = a.certificate_id WHERE a.status = 'pending' "
-        + ("AND a.applied_at < ? " if overdue_only else "") + "ORDER BY a.applied_at LIMIT 1000",
-        (cutoff, cutoff) if overdue_only else (cutoff,))
-    member_rows = store.all(
-        "SELECT d.document_no, c.certificate_no, d.requested_at, d.requested_at < ? AS overdue "
-        "FROM member_documents d JOIN certificates c ON c.id = d.certificate_id WHERE d.status = 'pending' "
-        + ("AND d.requested_at < ? " if overdue_only else "") + "ORDER BY d.requested_at LIMIT 1000",
-        (cutoff, cutoff) if overdue_only else (cutoff,))
-    for row in rows + member_rows:
-        row["overdue"] = bool(row["overdue"])
+    found = reports.pending_requests(runtime.store(), runtime.now, overdue_only=overdue_only)
+    rows, member_rows = found["pending"], found["member_documents"]
 
     def human():
         for number, row, at in ([(r["annotation_no"], r, r["applied_at"]) for r in rows]
@@ -262,7 +211,7 @@ def pending(overdue_only: Annotated[bool, typer.Option("--overdue", help="Only r
         if not rows and not member_rows:
             runtime.console.print("—")
 
-    runtime.emit({"pending": rows, "member_documents": member_rows}, human)
+    runtime.emit(found, human)
 
 
 @_command("export")
@@ -290,12 +239,14 @@ def trust(
 ) -> None:
     """Print the public trust bundle (root and seal certificates, PEM) for offline verification."""
     runtime = rt()
+    from certcli.pki.trust_bundle import issuer_bundle_pem
+
     keys = keys_of(runtime)
-    bundle = keys.trust_bundle_pem()
+    bundle = issuer_bundle_pem(keys)
     if output is not None:
         output.write_text(bundle, encoding="utf-8")
     if runtime.json:
-        runtime.emit({"bundle": bundle, "seals": [_seal_json(s) for s in keys.seals()]})
+        runtime.emit({"bundle": bundle, "seals": [seal_json(s) for s in keys.seals()]})
     elif output is None:
         sys.stdout.write(bundle)
     else:

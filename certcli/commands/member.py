@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from certcli.commands._admin import parse_day_option
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, read_secret, report_error, rt
 
 REVEAL_HELP = ("Details the QR code and the page disclose, comma-separated: approval_no, birth_date, mobile, email, "
@@ -41,21 +42,9 @@ def _member():
 
 
 def _unlock(passphrase_stdin: bool) -> None:
-    from certcli.commands.admin import unlock
+    from certcli.commands._admin import unlock
 
     unlock(rt(), passphrase_stdin)
-
-
-def parse_day_option(text: Optional[str], option: str):
-    if text is None:
-        return None
-    from certcli.errors import BadInput
-    from certcli.roster.parse import parse_day
-
-    try:
-        return parse_day(text)
-    except ValueError:
-        raise BadInput(field=option, value=text[:20]) from None
 
 
 # --- login (called by `certcli login --cert-number N`) ---------------------------------------

@@ -103,7 +103,7 @@ def status() -> None:
 # --- administrator -------------------------------------------------------------------------
 
 def _unlock(passphrase_stdin: bool):
-    from certcli.commands.admin import unlock
+    from certcli.commands._admin import unlock
 
     runtime = rt()
     store = runtime.store()
@@ -172,7 +172,7 @@ def region_set(
 ) -> None:
     """Set a region's issuance policy."""
     from certcli.regions import service as regions
-    from certcli.commands.member import parse_day_option
+    from certcli.commands._admin import parse_day_option
 
     day = parse_day_option(since, "--since")
     runtime, store = _unlock(passphrase_stdin)

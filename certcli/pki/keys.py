@@ -371,9 +371,6 @@ class IssuerKeys:
         return {e["key_id"]: (self._entry_info(e), self._cert(e["cert_file"]).public_key())
                 for e in self._manifest()["seals"]}
 
-    def trust_bundle_pem(self) -> str:
-        """Root + every seal certificate (any status): see :mod:`certcli.pki.trust_bundle`."""
-        from certcli.pki.trust_bundle import bundle_pem
-
-        return bundle_pem(self.root_certificate(),
-                          [(self._entry_info(e), self._cert(e["cert_file"])) for e in self._manifest()["seals"]])
+    def seal_certificates(self) -> list[tuple[SealInfo, x509.Certificate]]:
+        """Every seal certificate (any status) with its manifest entry."""
+        return [(self._entry_info(e), self._cert(e["cert_file"])) for e in self._manifest()["seals"]]

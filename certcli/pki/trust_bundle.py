@@ -51,6 +51,12 @@ def bundle_pem(root: x509.Certificate, seals: list[tuple[SealInfo, x509.Certific
     return "".join(parts)
 
 
+def issuer_bundle_pem(keys) -> str:
+    """The bundle of an issuer's keys (an :class:`certcli.pki.keys.IssuerKeys`):
+    root + every seal certificate, any status."""
+    return bundle_pem(keys.root_certificate(), keys.seal_certificates())
+
+
 def _pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
@@ -63,7 +69,7 @@ _PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----\r?\n.*?-----END CERTIFICATE--
 
 
 def parse_trust_bundle(pem_text: str) -> TrustBundle:
-    """Parse :meth:`IssuerKeys.trust_bundle_pem` output (or any PEM list of a root + seals).
+    """Parse :func:`issuer_bundle_pem` output (or any PEM list of a root + seals).
 
     Key ids, names and validity always come from the certificates; only
     ``seal_id``, ``status``, ``rotated_at`` and ``retired_at`` come from the comment lines.
