@@ -82,7 +82,7 @@ def check_password_strength(password: str) -> None:
 def check_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_LENGTH or any(c.isspace() or ord(c) < 32 for c in name):
-        raise BadInput(field="name", reason="invalid_name")
+        raise BadInput(field="--name", reason="invalid_name")
     return name
 
 
@@ -129,7 +129,7 @@ def login(store: Store, home: Path, *, id_number: str, password: str, now: datet
                 "UPDATE accounts SET failed_logins = ?, locked_until = ? WHERE id = ?",
                 (failed, iso(locked_until), row["id"]),
             )
-            error = BadCredentials(attempts_left=rules.MAX_FAILED_LOGINS - failed) if locked_until is None \
+            error = BadCredentials() if locked_until is None \
                 else AccountLocked(until=locked_until)
             audit.append(conn, now=now, actor=f"holder:{row['id']}", action="login_failed",
                          locked=locked_until is not None)
@@ -238,4 +238,4 @@ def accept_terms(store: Store, account: Account, now: datetime) -> int:
 def require_terms(store: Store, account: Account, now: datetime) -> None:
     version = current_terms(store, now)["version"]
     if account.terms_version != version:
-        raise TermsNotAccepted(current_version=version, accepted_version=account.terms_version)
+        raise TermsNotAccepted(current_version=version)

@@ -8,7 +8,7 @@ import typer
 
 from certcli import i18n
 from certcli.commands._runtime import Runtime, default_home, report_error, set_runtime
-from certcli.errors import EXIT_USAGE
+from certcli.errors import ExitStatus
 
 app = typer.Typer(
     name="certcli",
@@ -20,7 +20,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-GLOBAL_FLAGS = ("--json",)
+GLOBAL_FLAGS = ("--json", "--traceback")
 GLOBAL_OPTIONS = ("--home", "--lang")
 
 
@@ -30,10 +30,13 @@ def root(
                                                  "Default: $CERTCLI_HOME or the platform data folder.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
     lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default from the locale).")] = None,
+    show_traceback: Annotated[bool, typer.Option("--traceback", help="On an internal error (exit 70) print the "
+                                                 "traceback on stderr (also CERTCLI_DEBUG=1).")] = False,
 ) -> None:
-    set_runtime(Runtime(home=home or default_home(), json=json_output, lang=lang or i18n.default_lang()))
+    set_runtime(Runtime(home=home or default_home(), json=json_output, lang=lang or i18n.default_lang(),
+                        traceback=show_traceback))
     if lang is not None and lang not in i18n.LANGS:
-        report_error("usage_error", f"--lang must be zh or en, not {lang!r}", EXIT_USAGE)
+        report_error("usage_error", f"--lang must be zh or en, not {lang!r}", ExitStatus.USAGE)
 
 
 def _register_commands() -> None:

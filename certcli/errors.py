@@ -1,33 +1,108 @@
 """Typed domain errors.
 
 Every error carries a stable ``code`` (SPEC §4), the process exit code it maps
-to, and the data the message needs.  Only the CLI layer turns them into text
-(via :mod:`certcli.i18n`) and exit codes; the library raises and never prints.
+to (an :class:`ExitStatus`), and named fields: the data its message needs.
+Only the CLI layer turns them into text (via :mod:`certcli.i18n`, templates in
+``certcli/data/messages.json`` keyed by the code) and exit codes; the library
+raises and never prints.
+
+An error class declares its fields as class annotations, like a dataclass::
+
+    class BadPhoto(CertcliError):
+        code = "bad_photo"
+        exit_code = ExitStatus.BAD_INPUT
+        reason: str                 # required
+        detail: str | None = None   # optional: its part of the message is left out when absent
+
+and is built with those fields only (keywords, or positionally in declaration
+order); an unknown or missing field is a ``TypeError`` at the raise site.
+``error.data`` is the dict of the fields (the ``data`` of the JSON error).
 """
 from __future__ import annotations
 
-# Exit codes (SPEC §4).
-EXIT_OK = 0
-EXIT_NOT_VALID = 1
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_RULE = 4
-EXIT_NOT_FOUND = 5
-EXIT_BAD_INPUT = 6
-EXIT_STORE = 7
+import inspect
+from enum import IntEnum
+from typing import Any, ClassVar
+
+
+class ExitStatus(IntEnum):
+    """Process exit codes (SPEC §4, README "Exit codes")."""
+
+    OK = 0
+    NOT_VALID = 1     # `verify` found the certificate NOT valid
+    USAGE = 2
+    AUTH = 3          # authentication needed or failed
+    RULE = 4          # refused by a rule
+    NOT_FOUND = 5
+    BAD_INPUT = 6     # bad input data (also a file the user named that cannot be read or written)
+    STORE = 7         # store or key problem
+    SERVER = 8        # the server could not be reached or failed (remote mode)
+    INTERNAL = 70     # a bug: one line, no traceback (unless CERTCLI_DEBUG=1 or --traceback)
+    INTERRUPTED = 130  # Ctrl-C
+
+
+# The old names, kept for callers that import them.
+EXIT_OK = ExitStatus.OK
+EXIT_NOT_VALID = ExitStatus.NOT_VALID
+EXIT_USAGE = ExitStatus.USAGE
+EXIT_AUTH = ExitStatus.AUTH
+EXIT_RULE = ExitStatus.RULE
+EXIT_NOT_FOUND = ExitStatus.NOT_FOUND
+EXIT_BAD_INPUT = ExitStatus.BAD_INPUT
+EXIT_STORE = ExitStatus.STORE
+EXIT_SERVER = ExitStatus.SERVER
+EXIT_INTERNAL = ExitStatus.INTERNAL
+
+_MISSING = object()
 
 
 class CertcliError(Exception):
-    code = "error"
-    exit_code = EXIT_STORE
+    code: ClassVar[str] = "error"
+    exit_code: ClassVar[ExitStatus] = ExitStatus.INTERNAL
+    fields: ClassVar[tuple[str, ...]] = ()          # declared fields, in order
+    defaults: ClassVar[dict[str, Any]] = {}         # the optional ones and their defaults
 
-    def __init__(self, **data):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = [name for name, kind in inspect.get_annotations(cls).items() if "ClassVar" not in str(kind)]
+        defaults = dict(cls.defaults)
+        defaults.update({name: cls.__dict__[name] for name in own if name in cls.__dict__})
+        cls.fields = tuple(dict.fromkeys((*cls.fields, *own)))
+        cls.defaults = defaults
+        if not isinstance(cls.__dict__.get("exit_code", cls.exit_code), ExitStatus):
+            raise TypeError(f"{cls.__name__}.exit_code must be an ExitStatus")
+
+    def __init__(self, *args, **kwargs):
+        name = type(self).__name__
+        if len(args) > len(self.fields):
+            raise TypeError(f"{name}() takes {len(self.fields)} positional arguments but {len(args)} were given")
+        for field_name, value in zip(self.fields, args):
+            if field_name in kwargs:
+                raise TypeError(f"{name}() got multiple values for argument {field_name!r}")
+            kwargs[field_name] = value
+        unknown = [key for key in kwargs if key not in self.fields]
+        if unknown:
+            raise TypeError(f"{name}() got an unexpected keyword argument {unknown[0]!r} "
+                            f"(fields: {', '.join(self.fields) or 'none'})")
+        data = {}
+        for field_name in self.fields:
+            value = kwargs.get(field_name, self.defaults.get(field_name, _MISSING))
+            if value is _MISSING:
+                raise TypeError(f"{name}() missing required argument {field_name!r}")
+            data[field_name] = value
         self.data = data
+        self.__dict__.update(data)
         super().__init__(f"{self.code}: {data}" if data else self.code)
 
+    def message(self, lang: str = "en") -> str:
+        """The user-facing message in ``lang`` (the catalog template filled with the fields, in words)."""
+        from certcli import i18n
+
+        return i18n.t(self.code, lang, **i18n.in_words(self.data, lang))
+
     def __reduce__(self):
-        # Subclasses have their own __init__ signatures; rebuild from the data alone
-        # (a roster worker process sends its errors to the importing process).
+        # Rebuild from the state alone (a roster or processing worker process sends its
+        # errors to the parent); __init__ is not run again.
         return _rebuild, (type(self), self.args, self.__dict__)
 
 
@@ -38,85 +113,376 @@ def _rebuild(cls: type[CertcliError], args: tuple, state: dict) -> CertcliError:
     return error
 
 
-def _error(name: str, code: str, exit_code: int) -> type[CertcliError]:
-    return type(name, (CertcliError,), {"code": code, "exit_code": exit_code})
+def describe(error: BaseException, lang: str = "en") -> str:
+    """One line for a log or a stored failure reason: ``code: message`` for our errors,
+    ``ExceptionType: text`` for anything else."""
+    if isinstance(error, CertcliError):
+        return f"{error.code}: {error.message(lang)}"
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-# Authentication (exit 3)
-NotLoggedIn = _error("NotLoggedIn", "not_logged_in", EXIT_AUTH)
-BadCredentials = _error("BadCredentials", "bad_credentials", EXIT_AUTH)
-AccountLocked = _error("AccountLocked", "account_locked", EXIT_AUTH)  # data: until
-TermsNotAccepted = _error("TermsNotAccepted", "terms_not_accepted", EXIT_AUTH)
-WrongPassphrase = _error("WrongPassphrase", "wrong_passphrase", EXIT_AUTH)
-PasswordChangeRequired = _error("PasswordChangeRequired", "password_change_required", EXIT_AUTH)
+# --- Verification outcomes that are errors for a QR payload (exit 1: not valid) ----------
 
-# Refused by a rule (exit 4)
-AlreadyRegistered = _error("AlreadyRegistered", "already_registered", EXIT_RULE)
-CertificateRevoked = _error("CertificateRevoked", "certificate_revoked", EXIT_RULE)
-ValidityOutOfRange = _error("ValidityOutOfRange", "validity_out_of_range", EXIT_RULE)
-UnknownScenario = _error("UnknownScenario", "unknown_scenario", EXIT_RULE)
-AnnotationPending = _error("AnnotationPending", "annotation_pending", EXIT_RULE)
-AnnotationRequired = _error("AnnotationRequired", "annotation_required", EXIT_RULE)
-AnnotationExpired = _error("AnnotationExpired", "annotation_expired", EXIT_RULE)
-AnnotationNotNeeded = _error("AnnotationNotNeeded", "annotation_not_needed", EXIT_RULE)
-WeakPassword = _error("WeakPassword", "weak_password", EXIT_RULE)
+class NotACertcliQr(CertcliError):
+    code = "not_a_certcli_qr"
+    exit_code = ExitStatus.NOT_VALID
+
+
+class QrSignatureInvalid(CertcliError):
+    code = "qr_signature_invalid"
+    exit_code = ExitStatus.NOT_VALID
+    key_id: str
+
+
+class UnknownSigningKey(CertcliError):
+    code = "unknown_signing_key"
+    exit_code = ExitStatus.NOT_VALID
+    key_id: str
+
+
+# --- Usage (exit 2) ------------------------------------------------------------------------
+
+class UsageError(CertcliError):
+    code = "usage_error"
+    exit_code = ExitStatus.USAGE
+    detail: str
+
+
+class BadTime(CertcliError):
+    """CERTCLI_NOW or a time option that is not ISO 8601."""
+
+    code = "bad_time"
+    exit_code = ExitStatus.USAGE
+    value: str
+
+
+class PasswordRequired(CertcliError):
+    code = "password_required"
+    exit_code = ExitStatus.USAGE
+
+
+class PassphraseRequired(CertcliError):
+    code = "passphrase_required"
+    exit_code = ExitStatus.USAGE
+
+
+# --- Authentication (exit 3) ---------------------------------------------------------------
+
+class NotLoggedIn(CertcliError):
+    code = "not_logged_in"
+    exit_code = ExitStatus.AUTH
+    reason: str = "no_session"  # no_session | expired
+
+
+class BadCredentials(CertcliError):
+    code = "bad_credentials"
+    exit_code = ExitStatus.AUTH
+    what: str = "password"  # password | approval_no (each has its own message)
+
+
+class AccountLocked(CertcliError):
+    code = "account_locked"
+    exit_code = ExitStatus.AUTH
+    until: Any  # datetime
+
+
+class TermsNotAccepted(CertcliError):
+    code = "terms_not_accepted"
+    exit_code = ExitStatus.AUTH
+    current_version: int
+
+
+class WrongPassphrase(CertcliError):
+    code = "wrong_passphrase"
+    exit_code = ExitStatus.AUTH
+
+
+class PasswordChangeRequired(CertcliError):
+    code = "password_change_required"
+    exit_code = ExitStatus.AUTH
+    certificate_no: str
+
+
+class MemberLoginRequired(CertcliError):
+    code = "member_login_required"
+    exit_code = ExitStatus.AUTH
+
+
+# --- Refused by a rule (exit 4) ------------------------------------------------------------
+
+class AlreadyRegistered(CertcliError):
+    code = "already_registered"
+    exit_code = ExitStatus.RULE
+    id_type: str
+
+
+class CertificateRevoked(CertcliError):
+    code = "certificate_revoked"
+    exit_code = ExitStatus.RULE
+    certificate_no: str
+
+
+class ValidityOutOfRange(CertcliError):
+    code = "validity_out_of_range"
+    exit_code = ExitStatus.RULE
+    days: int
+    min: int
+    max: int
+
+
+class UnknownScenario(CertcliError):
+    code = "unknown_scenario"
+    exit_code = ExitStatus.RULE
+    scenario: str
+    known: list
+
+
+class AnnotationPending(CertcliError):
+    code = "annotation_pending"
+    exit_code = ExitStatus.RULE
+    certificate_no: str
+
+
+class AnnotationRequired(CertcliError):
+    code = "annotation_required"
+    exit_code = ExitStatus.RULE
+    certificate_no: str
+
+
+class AnnotationExpired(CertcliError):
+    code = "annotation_expired"
+    exit_code = ExitStatus.RULE
+    certificate_no: str
+    valid_until: str
+
+
+class AnnotationNotNeeded(CertcliError):
+    code = "annotation_not_needed"
+    exit_code = ExitStatus.RULE
+    certificate_no: str
+
+
+class WeakPassword(CertcliError):
+    code = "weak_password"
+    exit_code = ExitStatus.RULE
+    min_length: int
 
 
 class QuotaExceeded(CertcliError):
     """R3: a 4th annotation inside the 90-day window."""
 
     code = "quota_exceeded"
-    exit_code = EXIT_RULE
-
-    def __init__(self, first_accepted_day, counted_days=()):
-        super().__init__(first_accepted_day=first_accepted_day, counted_days=tuple(counted_days))
-        self.first_accepted_day = first_accepted_day
+    exit_code = ExitStatus.RULE
+    first_accepted_day: Any  # date
+    counted_days: tuple      # the application days counted in the window
 
 
-# Not found (exit 5)
-NotFound = _error("NotFound", "not_found", EXIT_NOT_FOUND)
-
-# Bad input data (exit 6)
-InvalidIdNumber = _error("InvalidIdNumber", "invalid_id_number", EXIT_BAD_INPUT)
-BadRoster = _error("BadRoster", "bad_roster", EXIT_BAD_INPUT)
-BadInput = _error("BadInput", "bad_input", EXIT_BAD_INPUT)
-UnsupportedCharacter = _error("UnsupportedCharacter", "unsupported_character", EXIT_BAD_INPUT)
-BadTime = _error("BadTime", "bad_time", EXIT_USAGE)
-
-# Store or key problem (exit 7)
-StoreCorrupt = _error("StoreCorrupt", "store_corrupt", EXIT_STORE)
-StoreMissing = _error("StoreMissing", "store_missing", EXIT_STORE)
-StoreUnwritable = _error("StoreUnwritable", "store_unwritable", EXIT_STORE)
-KeyProblem = _error("KeyProblem", "key_problem", EXIT_STORE)
-
-# Verification outcomes that are errors for a QR payload (exit 1: not valid)
-NotACertcliQr = _error("NotACertcliQr", "not_a_certcli_qr", EXIT_NOT_VALID)
-QrSignatureInvalid = _error("QrSignatureInvalid", "qr_signature_invalid", EXIT_NOT_VALID)
-UnknownSigningKey = _error("UnknownSigningKey", "unknown_signing_key", EXIT_NOT_VALID)
+class ReviewOutOfOrder(CertcliError):
+    code = "review_out_of_order"
+    exit_code = ExitStatus.RULE
+    stage: str
+    required_stage: str
+    progress: str
 
 
-# --- membership, regional policy and paper collection (SPEC §3) ---------------
+class ReviewClosed(CertcliError):
+    code = "review_closed"
+    exit_code = ExitStatus.RULE
+    stage: str
+    progress: str
 
-# Authentication (exit 3)
-MemberLoginRequired = _error("MemberLoginRequired", "member_login_required", EXIT_AUTH)
 
-# Refused by a rule (exit 4)
-ReviewOutOfOrder = _error("ReviewOutOfOrder", "review_out_of_order", EXIT_RULE)
-ReviewClosed = _error("ReviewClosed", "review_closed", EXIT_RULE)
-MemberNotApproved = _error("MemberNotApproved", "member_not_approved", EXIT_RULE)
-PasswordNotChanged = _error("PasswordNotChanged", "password_not_changed", EXIT_RULE)
-PhotoNotAllowed = _error("PhotoNotAllowed", "photo_not_allowed", EXIT_RULE)
-PhotoMissing = _error("PhotoMissing", "photo_missing", EXIT_RULE)
-DetailsIncomplete = _error("DetailsIncomplete", "details_incomplete", EXIT_RULE)
-PhotoNotChosen = _error("PhotoNotChosen", "photo_not_chosen", EXIT_RULE)  # data: missing (every step left)
-DetailsNotConfirmed = _error("DetailsNotConfirmed", "details_not_confirmed", EXIT_RULE)
-DocumentPending = _error("DocumentPending", "document_pending", EXIT_RULE)
-ElectronicNotIssued = _error("ElectronicNotIssued", "electronic_not_issued", EXIT_RULE)
-PaperNotIssued = _error("PaperNotIssued", "paper_not_issued", EXIT_RULE)
-PaperMemberNotIssued = _error("PaperMemberNotIssued", "paper_member_not_issued", EXIT_RULE)
-PaperCollectionNotOpen = _error("PaperCollectionNotOpen", "paper_collection_not_open", EXIT_RULE)
-PaperRequestExists = _error("PaperRequestExists", "paper_request_exists", EXIT_RULE)
-PaperRequestState = _error("PaperRequestState", "paper_request_state", EXIT_RULE)
+class MemberNotApproved(CertcliError):
+    code = "member_not_approved"
+    exit_code = ExitStatus.RULE
+    progress: str
 
-# Bad input data (exit 6)
-BadPhoto = _error("BadPhoto", "bad_photo", EXIT_BAD_INPUT)
+
+class PasswordNotChanged(CertcliError):
+    code = "password_not_changed"
+    exit_code = ExitStatus.RULE
+
+
+class PhotoNotAllowed(CertcliError):
+    code = "photo_not_allowed"
+    exit_code = ExitStatus.RULE
+    exam_pass_year: Any  # int, or "?" when unknown
+    from_year: int
+
+
+class PhotoMissing(CertcliError):
+    code = "photo_missing"
+    exit_code = ExitStatus.RULE
+    source: str  # exam | verified
+
+
+class DetailsIncomplete(CertcliError):
+    code = "details_incomplete"
+    exit_code = ExitStatus.RULE
+    missing: list
+
+
+class PhotoNotChosen(CertcliError):
+    code = "photo_not_chosen"
+    exit_code = ExitStatus.RULE
+    missing: list  # every step left before a download
+
+
+class DetailsNotConfirmed(CertcliError):
+    code = "details_not_confirmed"
+    exit_code = ExitStatus.RULE
+    missing: list
+
+
+class DocumentPending(CertcliError):
+    code = "document_pending"
+    exit_code = ExitStatus.RULE
+    certificate_no: str
+    document_no: str
+
+
+class ElectronicNotIssued(CertcliError):
+    code = "electronic_not_issued"
+    exit_code = ExitStatus.RULE
+    region: str
+    certificate_no: str
+    since: Any = None  # date | None
+
+
+class PaperNotIssued(CertcliError):
+    code = "paper_not_issued"
+    exit_code = ExitStatus.RULE
+    region: str
+    certificate_no: str
+    since: Any = None  # date | None
+
+
+class PaperMemberNotIssued(CertcliError):
+    code = "paper_member_not_issued"
+    exit_code = ExitStatus.RULE
+
+
+class PaperCollectionNotOpen(CertcliError):
+    code = "paper_collection_not_open"
+    exit_code = ExitStatus.RULE
+    opens_on: Any  # date
+
+
+class PaperRequestExists(CertcliError):
+    code = "paper_request_exists"
+    exit_code = ExitStatus.RULE
+    request_no: str
+    status: str
+
+
+class PaperRequestState(CertcliError):
+    code = "paper_request_state"
+    exit_code = ExitStatus.RULE
+    status: str
+    action: str
+    method: str
+
+
+# --- Not found (exit 5) --------------------------------------------------------------------
+
+class NotFound(CertcliError):
+    """``what`` names the kind of thing (certificate, membership, document, seal, seal_key,
+    paper_request, faq_topic: each has its own message), ``value`` what was looked for."""
+
+    code = "not_found"
+    exit_code = ExitStatus.NOT_FOUND
+    what: str
+    value: str
+
+
+# --- Bad input data (exit 6) ---------------------------------------------------------------
+
+class InvalidIdNumber(CertcliError):
+    code = "invalid_id_number"
+    exit_code = ExitStatus.BAD_INPUT
+    reason: str
+    id_type: str
+
+
+class BadRoster(CertcliError):
+    code = "bad_roster"
+    exit_code = ExitStatus.BAD_INPUT
+    path: str
+    reason: str
+    detail: Any = None  # str, or the missing columns
+
+
+class BadInput(CertcliError):
+    """``field`` names the option or argument, ``reason`` is a code with words in the
+    catalog (``why.*``) or a short text; ``value`` is what was given (when it can be shown);
+    ``known`` the accepted values (for a choice)."""
+
+    code = "bad_input"
+    exit_code = ExitStatus.BAD_INPUT
+    field: str
+    reason: str
+    value: Any = None
+    known: Any = None
+
+
+class UnsupportedCharacter(CertcliError):
+    code = "unsupported_character"
+    exit_code = ExitStatus.BAD_INPUT
+    char: str
+    codepoint: str
+    field: str
+
+
+class BadPhoto(CertcliError):
+    code = "bad_photo"
+    exit_code = ExitStatus.BAD_INPUT
+    reason: str
+    detail: Any = None
+
+
+class FileError(CertcliError):
+    """A file the user named (``-o``, ``--rejects``, an input file) cannot be read or written.
+    Never a store problem: files inside the home are :class:`StoreUnwritable`."""
+
+    code = "file_error"
+    exit_code = ExitStatus.BAD_INPUT
+    reason: str
+    path: Any = None  # None when the system did not say which file
+
+
+# --- Store or key problem (exit 7) ---------------------------------------------------------
+
+class StoreCorrupt(CertcliError):
+    code = "store_corrupt"
+    exit_code = ExitStatus.STORE
+    path: str
+    reason: str
+
+
+class StoreMissing(CertcliError):
+    code = "store_missing"
+    exit_code = ExitStatus.STORE
+    path: str
+
+
+class StoreUnwritable(CertcliError):
+    code = "store_unwritable"
+    exit_code = ExitStatus.STORE
+    path: str
+    reason: str
+
+
+class KeyProblem(CertcliError):
+    code = "key_problem"
+    exit_code = ExitStatus.STORE
+    reason: str
+    path: Any = None  # the key file or folder concerned, when there is one
+
+
+# --- A bug (exit 70) ---------------------------------------------------------------------
+
+class InternalError(CertcliError):
+    code = "internal_error"
+    exit_code = ExitStatus.INTERNAL
+    kind: str  # the exception's type name

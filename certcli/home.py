@@ -1,9 +1,16 @@
 """The home folder: its layout (the one place that names its files) and how
 files are written into it.  Secrets are created 0600 inside 0700 directories
-and replaced atomically."""
+and replaced atomically.
+
+Every writer here names its file when the system fails: an ``OSError`` from
+writing a file in the home carries that file's path (so the CLI reports it as
+the store's), and one from a file the user named (``download -o``, ``export -o``,
+``--rejects``, ...) becomes :class:`~certcli.errors.FileError` with the path
+the user gave, never a store problem."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 STORE_FILENAME = "certcli.db"      # the embedded SQLite store
@@ -44,21 +51,77 @@ def write_private(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename is None:
+            error.filename = str(path)  # a failed write or fsync does not say which file
         raise
 
 
 def write_public(path: Path, data: bytes) -> None:
-    """Write a document the user asked for: atomically, so a reader never sees half of it."""
+    """Write a document the user asked for: atomically, so a reader never sees half of it.
+    Raises :class:`~certcli.errors.FileError` naming ``path`` if it cannot be written."""
     path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(21, "Is a directory", str(path))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with user_file(path):
+        if path.is_dir():
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+@contextmanager
+def user_file(path):
+    """Around reading or writing a file the user named: an ``OSError`` becomes
+    :class:`~certcli.errors.FileError` with that path and the system's reason."""
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        yield
+    except OSError as error:
+        from certcli.errors import FileError
+
+        raise FileError(path=os.fsdecode(path), reason=error.strerror or type(error).__name__) from error
+
+
+def open_user_file(path, mode: str = "w", **kwargs):
+    """``open()`` for an output file the user named (``-o``, ``--rejects``): opening, writing
+    and closing it raise :class:`~certcli.errors.FileError` naming ``path``."""
+    with user_file(path):
+        return _UserFile(path, open(path, mode, **kwargs))
+
+
+class _UserFile:
+    """A file object whose write, flush and close failures name the user's file (a full
+    disk on write() says nothing about which file it was)."""
+
+    def __init__(self, path, handle):
+        self.path, self._handle = path, handle
+
+    def write(self, data):
+        with user_file(self.path):
+            return self._handle.write(data)
+
+    def writelines(self, lines):
+        with user_file(self.path):
+            return self._handle.writelines(lines)
+
+    def flush(self):
+        with user_file(self.path):
+            self._handle.flush()
+
+    def close(self):
+        with user_file(self.path):
+            self._handle.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)

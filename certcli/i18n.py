@@ -5,10 +5,14 @@ catalog is ``certcli/data/messages.json`` (one file for translators): keys are
 the stable error codes of SPEC §4 plus UI strings (``label.*`` for labels,
 ``check.*`` and ``reason.*`` for verification, ``demo.*`` for the demo's
 narration); values are ``str.format`` templates filled from an error's data.
+A part in double brackets, ``[[ ({detail})]]``, is optional: it is left out when
+a field it shows is absent or empty, so no message ends with an empty part.
 """
 from __future__ import annotations
 
 import os
+import re
+import string
 
 LANGS = ("zh", "en")
 
@@ -76,10 +80,25 @@ def t(key: str, lang: str, **data) -> str:
         return key
     template = pair[0] if lang == "zh" else pair[1]
     shown = _Blank({k: _show(v) for k, v in data.items()})
-    return template.format_map(shown)
+    if "[[" not in template:
+        return template.format_map(shown)
+    # [[optional parts]] alternate with the rest; each part is filled on its own, so a
+    # value that looks like a template ("{x}") is never filled again.
+    parts = _OPTIONAL.split(template)
+    return "".join(part.format_map(shown) if i % 2 == 0 or _all_shown(part, shown) else ""
+                   for i, part in enumerate(parts))
+
+
+_OPTIONAL = re.compile(r"\[\[(.*?)\]\]", re.S)
+
+
+def _all_shown(part: str, shown: dict) -> bool:
+    return all(shown[name] for _, name, _, _ in string.Formatter().parse(part) if name)
 
 
 def _show(value) -> str:
+    if value is None:
+        return ""
     if isinstance(value, (list, tuple)):
         return ", ".join(_show(v) for v in value)
     if hasattr(value, "isoformat"):

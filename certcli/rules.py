@@ -109,7 +109,7 @@ def check_quota(application_days: Iterable[date], day: date) -> None:
         must_leave = counted[-QUOTA_LIMIT]
         raise QuotaExceeded(
             first_accepted_day=must_leave + timedelta(days=QUOTA_WINDOW_DAYS),
-            counted_days=counted,
+            counted_days=tuple(counted),
         )
 
 

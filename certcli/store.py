@@ -16,11 +16,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # imported lazily: sqlite-utils costs ~150 ms, and only migrations and exports need it
-    import sqlite_utils
-
 from certcli.errors import StoreCorrupt, StoreMissing, StoreUnwritable
 from certcli.rules import CST
 
@@ -42,7 +37,7 @@ def parse_day(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
 
 
-def _v1(db: sqlite_utils.Database) -> None:
+def _v1(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
     db.execute("""
         CREATE TABLE certificates (
@@ -140,7 +135,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         )""")
 
 
-def _v2_audit(db: sqlite_utils.Database) -> None:
+def _v2_audit(db: sqlite3.Connection) -> None:
     """A hash-chained, append-only audit log (see certcli.audit)."""
     db.execute("""
         CREATE TABLE audit_log (
@@ -155,7 +150,7 @@ def _v2_audit(db: sqlite_utils.Database) -> None:
         )""")
 
 
-def _v3_members_regions(db: sqlite_utils.Database) -> None:
+def _v3_members_regions(db: sqlite3.Connection) -> None:
     """Membership e-certificates (certcli.membership.service), regional issuance policy and
     paper collection (certcli.regions.service)."""
     for column in ("birth_date TEXT", "mobile TEXT", "email TEXT", "exam_pass_year INTEGER"):
@@ -262,7 +257,7 @@ def _v3_members_regions(db: sqlite_utils.Database) -> None:
 
 
 # Forward migrations, in order; index + 1 is the schema version each produces.
-MIGRATIONS: list[Callable[["sqlite_utils.Database"], None]] = [_v1, _v2_audit, _v3_members_regions]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2_audit, _v3_members_regions]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -285,16 +280,11 @@ class RowQueries:
 
 
 class Store(RowQueries):
-    """An open certcli store.  ``db`` is the sqlite-utils Database.
-
-    Writes inside :meth:`transaction` use ``conn.execute`` directly: sqlite-utils'
-    write helpers wrap themselves in ``with conn:``, which would commit our outer
-    transaction halfway through.
-    """
+    """An open certcli store over one ``sqlite3`` connection (``conn``, autocommit mode:
+    every write goes through :meth:`transaction`)."""
 
     def __init__(self, path: Path, *, create: bool = False):
         self.path = Path(path)
-        self._db = None
         if not self.path.exists() and not create:
             raise StoreMissing(path=str(self.path))
         try:
@@ -327,13 +317,15 @@ class Store(RowQueries):
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise StoreCorrupt(path=str(self.path), reason="newer_schema", version=version)
+            raise StoreCorrupt(path=str(self.path), reason="newer_schema")
+        if version < 0:  # a damaged header
+            raise StoreCorrupt(path=str(self.path), reason="schema_version")
         for number in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 current = self.conn.execute("PRAGMA user_version").fetchone()[0]
                 if current >= number:  # another process migrated meanwhile
                     continue
-                MIGRATIONS[number - 1](self.db)
+                MIGRATIONS[number - 1](self.conn)
                 self.conn.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager
@@ -348,15 +340,6 @@ class Store(RowQueries):
             raise
         else:
             self.conn.execute("COMMIT")
-
-    @property
-    def db(self) -> "sqlite_utils.Database":
-        """The sqlite-utils view of this store, made on first use."""
-        if self._db is None:
-            import sqlite_utils
-
-            self._db = sqlite_utils.Database(self.conn)
-        return self._db
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -30,6 +30,9 @@ from typer.testing import CliRunner
 
 from certcli.cli import app, hoist_global_options
 
+# certcli's exit code for a bug (an unexpected exception, see certcli/commands/_runtime.py):
+# odd or hostile input must never produce it.
+EXIT_INTERNAL = 70
 PASSPHRASE = "test key passphrase"
 PASSWORD = "holder-password-1"
 NOW = "2026-03-01T10:00:00+08:00"

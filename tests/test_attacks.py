@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import EXIT_INTERNAL
 from external import pdfsig_report, pyhanko_validate
 from test_verify import make_genuine
 
@@ -278,6 +279,7 @@ def test_attack_rejected_with_its_reason(genuine, tmp_path, name):
     path = tmp_path / f"{name}.pdf"
     path.write_bytes(forged)
     result = genuine.verify(path)
+    assert result.code != EXIT_INTERNAL, result.out + result.err
     assert result.code == 1, result.out
     document = result.json
     assert not document["valid"]
@@ -285,6 +287,7 @@ def test_attack_rejected_with_its_reason(genuine, tmp_path, name):
     assert failed and failed[0]["name"] == check, document
     assert document["reason"] == reason, document
     human = genuine.verify(path, json_mode=False, lang="zh")
+    assert human.code != EXIT_INTERNAL, human.out + human.err
     assert human.code == 1 and human.out.startswith("无效：") and "Traceback" not in human.out + human.err
 
 
@@ -304,7 +307,8 @@ def test_pdf_signed_by_a_different_root(genuine, foreign, tmp_path):
         assert checks["signature"]["ok"] is True                         # intact, just not ours
         assert checks["signer_chain"]["ok"] is False and result.json["reason"] == "untrusted_signer"
     # and the QR payload of the other issuer
-    assert genuine.verify("--qr", foreign.payload()).json["reason"] == "unknown_signing_key"
+    result = genuine.verify("--qr", foreign.payload())
+    assert result.code == 1 and result.json["reason"] == "unknown_signing_key", result.out
     # the foreign root's own validators agree it is not ours
     assert "Certificate is Trusted." not in pdfsig_report(foreign.pdf, genuine.root, tmp_path)
     assert pyhanko_validate(foreign.pdf, genuine.root, pretty=False)[0] != 0
@@ -350,7 +354,8 @@ def test_decompression_bombs_are_never_inflated(genuine, tmp_path):
         assert peak < 16 * 2**20, peak                                  # no inflation, no copies
         path = tmp_path / "bomb.pdf"
         path.write_bytes(data)
-        assert genuine.verify(path).json["reason"] == reason
+        result = genuine.verify(path)
+        assert result.code == 1 and result.json["reason"] == reason, result.out + result.err
     context.close()
 
 

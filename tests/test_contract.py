@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import NOW, PASSPHRASE, PASSWORD, ROOT
+from conftest import EXIT_INTERNAL, NOW, PASSPHRASE, PASSWORD, ROOT
 
 
 def run(home, *args, stdin=None, extra_env=None):
@@ -39,6 +39,7 @@ def test_usage_errors_exit_2_and_are_json_in_json_mode(tmp_path):
     assert result.returncode == 2
     assert json.loads(result.stdout)["error"]["code"] == "usage_error"
     human = run(tmp_path, "annotate", "--days", "many")
+    assert human.returncode != EXIT_INTERNAL, human.stderr
     assert human.returncode == 2 and "Traceback" not in human.stderr
 
 
@@ -58,6 +59,7 @@ def test_odd_input_never_shows_a_traceback(tmp_path, args):
     safe_args = [a.replace("\x00", "") for a in args]
     result = run(tmp_path / "h", "--json", *safe_args)
     assert "Traceback" not in result.stdout + result.stderr
+    assert result.returncode != EXIT_INTERNAL, result.stdout + result.stderr
     document = json.loads(result.stdout)
     assert result.returncode in (1, 2, 3, 4, 5, 6, 7)
     assert "error" in document or "valid" in document
@@ -73,6 +75,7 @@ def test_secrets_never_in_output(tmp_path):
                run(home, "--json", "admin", "trust")]
     for result in outputs:
         text = result.stdout + result.stderr
+        assert result.returncode != EXIT_INTERNAL, text
         assert PASSPHRASE not in text and PASSWORD not in text and "wrong-password-x" not in text
         assert "PRIVATE KEY" not in text
 

@@ -65,6 +65,7 @@ def test_download_onto_a_full_disk_leaves_no_partial_file(issued, tmp_path, monk
     monkeypatch.setattr(os, "replace", full_disk)
     result = issued("download", "2022ECO110100001", "-o", target)
     monkeypatch.setattr(os, "replace", real_replace)
-    assert result.code == 7 and result.error_code == "store_unwritable"
+    assert result.code == 6 and result.error_code == "file_error"  # the user's file, not the store
+    assert str(target) in result.json["error"]["message"]
     assert not target.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

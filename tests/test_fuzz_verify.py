@@ -1,14 +1,13 @@
 """Property-based fuzzing of the verifier (hypothesis): mutated genuine PDFs and QR
 payloads never raise and are never valid.
 
-A few hundred cases per property in the normal run; ``CERTCLI_FUZZ_LONG=1`` runs
-thousands (``CERTCLI_FUZZ_LONG=1 python -m pytest tests/test_fuzz_verify.py``).
+A few hundred cases per property in the default run ([short]); the ``slow`` [long]
+variants run thousands (``python -m pytest -m slow tests/test_fuzz_verify.py``; CI runs them).
 """
 from __future__ import annotations
 
 import base64
 import json
-import os
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,14 +17,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certcli import i18n
+from conftest import EXIT_INTERNAL
 from test_verify import make_genuine
 
-LONG = os.environ.get("CERTCLI_FUZZ_LONG", "") == "1"
-CASES = 5000 if LONG else 300
-CLI_CASES = 200 if LONG else 12
+CASES, LONG_CASES = 300, 5000
+CLI_CASES, LONG_CLI_CASES = 12, 200
 FUZZ = settings(max_examples=CASES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
+
+
+def sizes(short: int, long: int):
+    """The property at ``short`` cases in the default run, and at ``long`` in the slow run."""
+    return pytest.mark.parametrize("cases", [pytest.param(short, id="short"),
+                                             pytest.param(long, id="long", marks=pytest.mark.slow)])
+
+
 QR_REASONS = {"not_a_certcli_qr", "qr_signature_invalid", "unknown_signing_key"}
 
 
@@ -97,10 +104,11 @@ def mutated(draw, corpus: Corpus) -> tuple[bytes, bytes]:
     return original, bytes(data)
 
 
-def test_fuzz_pdf_mutations_never_valid_never_raise(corpus):
+@sizes(CASES, LONG_CASES)
+def test_fuzz_pdf_mutations_never_valid_never_raise(corpus, cases):
     from certcli.verification import checks as verification
 
-    @FUZZ
+    @settings(FUZZ, max_examples=cases)
     @given(case=mutated(corpus))
     def run(case):
         original, data = case
@@ -117,7 +125,8 @@ def test_fuzz_pdf_mutations_never_valid_never_raise(corpus):
     run()
 
 
-def test_fuzz_every_signed_byte_is_protected(corpus):
+@sizes(CASES, LONG_CASES)
+def test_fuzz_every_signed_byte_is_protected(corpus, cases):
     """Any single bit flip outside the /Contents gap (the signed bytes) is caught."""
     from certcli.verification import checks as verification
 
@@ -128,7 +137,7 @@ def test_fuzz_every_signed_byte_is_protected(corpus):
     b, c = int(match.group(2)), int(match.group(3))
     signed = st.one_of(st.integers(0, b - 1), st.integers(c, len(original) - 1))
 
-    @FUZZ
+    @settings(FUZZ, max_examples=cases)
     @given(position=signed, bit=st.integers(0, 7))
     def run(position, bit):
         data = bytearray(original)
@@ -138,13 +147,14 @@ def test_fuzz_every_signed_byte_is_protected(corpus):
     run()
 
 
-def test_fuzz_through_the_cli(corpus):
+@sizes(CLI_CASES, LONG_CLI_CASES)
+def test_fuzz_through_the_cli(corpus, cases):
     """A few mutated files end to end: exit 1, one JSON document, no traceback."""
     genuine = corpus.genuine
     folder = Path(tempfile.mkdtemp(prefix="fuzz-cli-"))
     now = corpus.now.isoformat()
 
-    @settings(FUZZ, max_examples=CLI_CASES)
+    @settings(FUZZ, max_examples=cases)
     @given(case=mutated(corpus), lang=st.sampled_from(["zh", "en"]), json_mode=st.booleans())
     def run(case, lang, json_mode):
         original, data = case
@@ -152,6 +162,7 @@ def test_fuzz_through_the_cli(corpus):
         path.write_bytes(data)
         result = genuine.verify(path, now=now, lang=lang, json_mode=json_mode)
         assert "Traceback" not in result.out + result.err
+        assert result.code != EXIT_INTERNAL, result.out + result.err
         if data == original:
             assert result.code == 0
             return
@@ -186,10 +197,11 @@ def edited_payload(draw, corpus: Corpus) -> tuple[str, str]:
     return original, text
 
 
-def test_fuzz_qr_edits_never_valid(corpus):
+@sizes(CASES, LONG_CASES)
+def test_fuzz_qr_edits_never_valid(corpus, cases):
     from certcli.verification import checks as verification
 
-    @FUZZ
+    @settings(FUZZ, max_examples=cases)
     @given(case=edited_payload(corpus))
     def run(case):
         original, text = case
@@ -202,14 +214,15 @@ def test_fuzz_qr_edits_never_valid(corpus):
     run()
 
 
-def test_fuzz_qr_signed_body_bits(corpus):
+@sizes(CASES, LONG_CASES)
+def test_fuzz_qr_signed_body_bits(corpus, cases):
     """Canonical base32 but a changed bit in the body or the signature: never valid."""
     from certcli.verification import checks as verification
 
     original = corpus.payloads[0]
     blob = base64.b32decode(original[4:] + "=" * (-len(original[4:]) % 8))
 
-    @FUZZ
+    @settings(FUZZ, max_examples=cases)
     @given(position=st.integers(0, len(blob) - 1), bit=st.integers(0, 7))
     def run(position, bit):
         changed = bytearray(blob)
@@ -221,10 +234,11 @@ def test_fuzz_qr_signed_body_bits(corpus):
     run()
 
 
-def test_fuzz_arbitrary_text_is_not_a_certcli_qr(corpus):
+@sizes(CASES, LONG_CASES)
+def test_fuzz_arbitrary_text_is_not_a_certcli_qr(corpus, cases):
     from certcli.verification import checks as verification
 
-    @FUZZ
+    @settings(FUZZ, max_examples=cases)
     @given(text=st.text(max_size=400))
     def run(text):
         verdict = verification.verify_qr(text, corpus.context, corpus.now)

@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import io
 import subprocess
-import time
 
 import pytest
 from conftest import need_tool
@@ -192,16 +191,8 @@ def test_render_refuses_unsupported_character():
     assert info.value.data["field"] == "issuer"
 
 
-def test_check_text_renderable_is_fast():
-    check_text_renderable("预热")
-    start = time.perf_counter()
-    for _ in range(10_000):
-        check_text_renderable("欧阳䶮𠮷明", "name")
-    assert time.perf_counter() - start < 0.5
-
-
 def test_photo_page_renders(tmp_path):
-    image = pytest.importorskip("PIL.Image")
+    from PIL import Image as image
     img = image.new("RGB", (130, 175), (200, 215, 235))
     buf = io.BytesIO()
     img.save(buf, "JPEG")
@@ -223,11 +214,3 @@ def test_long_values_do_not_crash():
         seal_ring_text="新疆维吾尔自治区伊犁哈萨克自治州人力资源和社会保障局", seal_caption="专用章",
         extra_rows=tuple((f"备注{i}", "无") for i in range(5)), qr_payload="X" * 300)
     assert render_certificate(page).startswith(b"%PDF-")
-
-
-def test_warm_render_is_fast():
-    render_certificate(BASE)
-    start = time.perf_counter()
-    for _ in range(5):
-        render_certificate(BASE)
-    assert (time.perf_counter() - start) / 5 < 0.25     # ~20 ms measured; loose bound for CI

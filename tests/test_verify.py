@@ -481,8 +481,8 @@ def test_damaged_store_is_reported_not_crashed(genuine, tmp_path):
 
 
 def test_cold_verify_skips_the_store_module(genuine):
-    """verify is a cold command: it reads the store with sqlite3, not certcli.store
-    (whose sqlite-utils import alone costs ~0.3 s)."""
+    """verify is a cold command: it reads the store with sqlite3, not certcli.store, and
+    loads no heavy store library (sqlite-utils, once used by certcli.store, cost ~0.3 s)."""
     import os
     import subprocess
     import sys

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from certcli import rules
+from certcli.home import open_user_file
 from certcli.store import Store
 
 EXPORT_COLUMNS = ("certificate_no", "name", "id_type", "id_number", "qualification", "level", "specialty",
@@ -22,7 +23,7 @@ def neutralise_cell(value):
 
 
 def export_certificates(store: Store, output: Path | None, *, fmt: str = "csv", full_id: bool = False) -> int:
-    handle = open(output, "w", newline="", encoding="utf-8-sig" if fmt == "csv" else "utf-8") \
+    handle = open_user_file(output, "w", newline="", encoding="utf-8-sig" if fmt == "csv" else "utf-8") \
         if output is not None else sys.stdout
     count = 0
     try:

@@ -50,7 +50,7 @@ def own_certificate(store: Store, account: Account, certificate_no: str) -> dict
         (certificate_no, account.id_type, account.id_number, account.name),
     )
     if row is None:
-        raise NotFound(what="certificate", certificate_no=certificate_no)
+        raise NotFound(what="certificate", value=certificate_no)
     return row
 
 
@@ -209,11 +209,11 @@ def _exempt_document(store: Store, account: Account, cert: dict, now: datetime) 
             )
             conn.execute("UPDATE annotations SET annotation_no = ? WHERE id = ?",
                          (annotation_number(today, cursor.lastrowid), cursor.lastrowid))
-    raise AnnotationPending(certificate_no=cert["certificate_no"], exempt=True)
+    raise AnnotationPending(certificate_no=cert["certificate_no"])
 
 
 def _document(store: Store, sha256: str | None) -> bytes:
     row = store.one("SELECT pdf FROM documents WHERE sha256 = ?", (sha256,)) if sha256 else None
     if row is None:
-        raise NotFound(what="document")
+        raise NotFound(what="document", value=sha256 or "-")
     return row["pdf"]

@@ -181,7 +181,7 @@ def revoke(store: Store, certificate_no: str, *, reason: str | None, now: dateti
     with store.transaction() as conn:
         row = store.one("SELECT id, status FROM certificates WHERE certificate_no = ?", (certificate_no,))
         if row is None:
-            raise NotFound(what="certificate", certificate_no=certificate_no)
+            raise NotFound(what="certificate", value=certificate_no)
         if row["status"] == "revoked":
             raise CertificateRevoked(certificate_no=certificate_no)
         conn.execute(

@@ -1,9 +1,18 @@
-"""R4 processing: render and sign every pending request, on the administrator's side.
+"""R4 processing: render and sign every pending document request, on the
+administrator's side: annotation documents (and exempt copies) and member
+certificates, through one pipeline.
+
+Each kind only says what its documents show (:class:`~certcli.documents.page.PageData`,
+read from the store here and in :mod:`certcli.membership.documents`); one page
+builder renders them, one seal-signer cache signs them, and one result writer
+records them: the same ``process`` / ``process_failed`` audit entries, the same
+failure recording (the error's code and message) and one cap on the failures
+reported.
 
 Workers (one per core) each load the font and the seal keys once, then render
 and sign PDFs; the parent alone writes to the store, in short transactions of
 one batch, so a crash loses at most the batch in flight and a re-run picks up
-what is still pending.  A document is stored before its annotation is marked
+what is still pending.  A document is stored before its request is marked
 completed, in the same transaction: a holder is never served half a PDF.
 """
 from __future__ import annotations
@@ -15,32 +24,31 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from certcli import audit, catalog, rules
+from certcli import audit
+from certcli.documents.page import (ID_TYPE_LABELS, Annotation, PageData,  # noqa: F401 - re-exported
+                                    format_valid_until, make_document, seal_display_name, seal_names)
+from certcli.documents.signers import SealSigners
+from certcli.errors import CertcliError
+from certcli.membership import documents as member_documents
 from certcli.store import Store, iso, parse_instant
 
 WRITE_BATCH = 100
 PARALLEL_THRESHOLD = 16  # below this a pool costs more than it saves
+MAX_REPORTED_FAILURES = 100
+MAX_FAILURE_MESSAGE = 500
+
+# kind of request -> (its table, the key naming it in a report's failures)
+REQUESTS = {"annotation": ("annotations", "annotation_id"),
+            "member_document": ("member_documents", "member_document_id")}
 
 
 @dataclass(frozen=True)
 class Job:
-    annotation_id: int
-    annotation_no: str
-    kind: str
-    scenario: str | None
-    scenario_label: str | None
-    valid_until: str | None
-    certificate_no: str
-    name: str
-    id_type: str
-    id_number: str
-    qualification: str
-    level: str
-    specialty: str | None
-    issued_on: str
-    issuer: str
-    seal: str
-    seal_id: str
+    """One document to render and sign: the request it completes, and what it shows."""
+
+    kind: str          # a key of REQUESTS
+    request_id: int
+    page: PageData
 
 
 @dataclass
@@ -52,103 +60,66 @@ class ProcessReport:
     failures: list[dict] | None = None
 
 
-def pending_jobs(store: Store, limit: int | None = None) -> list[Job]:
-    sql = ("SELECT a.id AS annotation_id, a.annotation_no, a.kind, a.scenario, s.label_zh AS scenario_label, "
-           "a.valid_until, c.certificate_no, c.name, c.id_type, c.id_number, c.qualification, c.level, "
-           "c.specialty, c.issued_on, c.issuer, c.seal, c.seal_id "
+def annotation_jobs(store: Store, limit: int | None = None) -> list[Job]:
+    """Pending annotation requests (and exempt copies) of valid certificates, oldest first."""
+    sql = ("SELECT a.id, a.annotation_no, a.kind, a.scenario, s.label_zh AS scenario_label, a.valid_until, "
+           "c.certificate_no, c.name, c.id_type, c.id_number, c.qualification, c.level, c.specialty, "
+           "c.issued_on, c.issuer, c.seal, c.seal_id "
            "FROM annotations a JOIN certificates c ON c.id = a.certificate_id "
            "LEFT JOIN scenarios s ON s.code = a.scenario "
            "WHERE a.status = 'pending' AND c.status = 'valid' ORDER BY a.applied_at, a.id")
-    if limit:
+    if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return [Job(**row) for row in store.all(sql)]
+    return [Job("annotation", row["id"], _annotation_page(row)) for row in store.all(sql)]
 
 
-def seal_names(seal: str, issuer: str) -> tuple[str, str]:
-    """(text on the seal ring, caption under the star) — R7."""
-    if seal == "ministry":
-        return "中华人民共和国人力资源和社会保障部", "专业技术人员职业资格证书专用章"
-    return issuer, "电子证书专用章"
-
-
-def seal_display_name(seal: str, issuer: str) -> str:
-    ring, caption = seal_names(seal, issuer)
-    return ring + caption
-
-
-ID_TYPE_LABELS = {"resident_id": "居民身份证", "passport": "护照", "hk_macao_permit": "港澳居民来往内地通行证",
-                  "taiwan_permit": "台湾居民来往大陆通行证", "foreign_permanent": "外国人永久居留身份证", "other": "其他证件"}
-
-
-def format_valid_until(valid_until: datetime) -> str:
-    return valid_until.astimezone(rules.CST).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
-
-
-def make_document(job: Job, seal, signer, now: datetime) -> bytes:
-    """Render and sign one certificate.  ``seal`` is a LoadedSeal, ``signer`` its PdfSealSigner."""
-    from certcli.documents import qrpayload
-    from certcli.documents import render
-
-    until = parse_instant(job.valid_until)
-    claims = qrpayload.QrClaims(
-        certificate_no=job.certificate_no,
-        qualification_code=catalog.qualification_code(job.qualification),
-        masked_name=rules.mask_name(job.name),
-        valid_from=None if until is None else now,
-        valid_until=until,
-        key_id=seal.info.key_id,
-    )
-    ring, caption = seal_names(job.seal, job.issuer)
+def _annotation_page(row: dict) -> PageData:
     annotation = None
-    if job.kind == "annotation":
-        annotation = render.AnnotationBox(scenario_label=job.scenario_label or job.scenario or "",
-                                          valid_until_text=format_valid_until(until),
-                                          annotation_id=job.annotation_no)
-    page = render.CertificatePage(
-        certificate_no=job.certificate_no, name=job.name,
-        id_type_label=ID_TYPE_LABELS.get(job.id_type, job.id_type),
-        id_number_masked=rules.mask_id_number(job.id_number), qualification=job.qualification,
-        level=job.level, specialty=job.specialty, issued_on=job.issued_on, issuer=job.issuer,
-        seal_ring_text=ring, seal_caption=caption, annotation=annotation,
-        qr_payload=qrpayload.encode(claims, seal.private_key),
-    )
-    return signer.sign(render.render_certificate(page), signing_time=now)
+    if row["kind"] == "annotation":
+        annotation = Annotation(number=row["annotation_no"],
+                                scenario_label=row["scenario_label"] or row["scenario"] or "",
+                                valid_until=parse_instant(row["valid_until"]))
+    return PageData(certificate_no=row["certificate_no"], name=row["name"], id_type=row["id_type"],
+                    id_number=row["id_number"], qualification=row["qualification"], level=row["level"],
+                    specialty=row["specialty"], issued_on=row["issued_on"], issuer=row["issuer"],
+                    seal=row["seal"], seal_id=row["seal_id"], annotation=annotation)
 
 
-class _Signers:
-    """Seal keys loaded once per process, each with its pyHanko signer."""
-
-    def __init__(self, keys_dir: Path, passphrase: bytes):
-        from certcli.pki.keys import IssuerKeys
-
-        self.keys = IssuerKeys(keys_dir)
-        self.passphrase = passphrase
-        self.loaded: dict[str, tuple] = {}
-
-    def get(self, seal_id: str):
-        if seal_id not in self.loaded:
-            from certcli.documents.signing import PdfSealSigner
-
-            seal = self.keys.load_seal(seal_id, self.passphrase)
-            self.loaded[seal_id] = (seal, PdfSealSigner(seal))
-        return self.loaded[seal_id]
+def pending_jobs(store: Store, limit: int | None = None) -> list[Job]:
+    """Every pending document request, at most ``limit``: member certificates
+    (few) first, then annotation documents, oldest first."""
+    members = [Job("member_document", request_id, page)
+               for request_id, page in member_documents.pending_member_pages(store, limit)]
+    rest = None if limit is None else max(0, limit - len(members))
+    return members + (annotation_jobs(store, rest) if rest != 0 else [])
 
 
 _WORKER: dict = {}
 
 
 def _init_worker(keys_dir: str, passphrase: bytes, now: datetime) -> None:
-    _WORKER["signers"] = _Signers(Path(keys_dir), passphrase)
+    _WORKER["signers"] = SealSigners(Path(keys_dir), passphrase)
     _WORKER["now"] = now
 
 
-def _work(job: Job) -> tuple[int, bytes | None, str | None]:
+def _work(job: Job) -> tuple[str, int, bytes | None, tuple[str, str] | None]:
+    """``(kind, request_id, pdf, None)``, or ``(kind, request_id, None, (code, message))``."""
     try:
-        seal, signer = _WORKER["signers"].get(job.seal_id)
-        return job.annotation_id, make_document(job, seal, signer, _WORKER["now"]), None
+        seal, signer = _WORKER["signers"].get(job.page.seal_id)
+        return job.kind, job.request_id, make_document(job.page, seal, signer, _WORKER["now"]), None
     except Exception as error:  # noqa: BLE001 - recorded as this job's failure, the batch goes on
-        code = getattr(error, "code", type(error).__name__)
-        return job.annotation_id, None, str(code)
+        return job.kind, job.request_id, None, failure_of(error)
+
+
+def failure_of(error: BaseException) -> tuple[str, str]:
+    """``(code, message)``: the error's stable code (its class name when it has
+    none) and what it says, so a failure can be told apart from another of its class."""
+    code = str(getattr(error, "code", "") or type(error).__name__)
+    # ours: the English message from the catalog (str() of a CertcliError holds only its code and data)
+    message = error.message("en") if isinstance(error, CertcliError) else str(error).strip() or code
+    if not message.startswith(code):
+        message = f"{code}: {message}"
+    return code, message[:MAX_FAILURE_MESSAGE]
 
 
 def process_pending(
@@ -161,11 +132,9 @@ def process_pending(
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ProcessReport:
+    member_documents.fail_requests_of_revoked(store)  # nothing is signed for a revoked certificate
     jobs = pending_jobs(store, limit)
     report = ProcessReport(pending=len(jobs), failures=[])
-    from certcli.membership.documents import process_member_documents
-
-    process_member_documents(store, keys_dir, passphrase, now=now, report=report)  # membership e-certificates
     if not jobs:
         return report
     workers = workers or os.cpu_count() or 1
@@ -189,6 +158,7 @@ def _results(jobs, keys_dir, passphrase, now, workers):
         _init_worker(str(keys_dir), passphrase, now)
         yield from map(_work, jobs)
         return
+    # multiprocessing's pool machinery loads only when there is a pool to run.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -208,24 +178,30 @@ def store_document(conn, pdf: bytes, now: datetime) -> str:
 
 
 def _store_results(store: Store, batch: list[tuple], report: ProcessReport, now: datetime) -> None:
+    """The one result writer, for every kind of request: a document is stored and
+    its request completed (audit ``process``), or the request is marked failed
+    with the error's code and message (audit ``process_failed``)."""
     if not batch:
         return
     with store.transaction() as conn:
-        for annotation_id, pdf, failure in batch:
+        for kind, request_id, pdf, failure in batch:
+            table, id_key = REQUESTS[kind]
             if pdf is None:
-                conn.execute("UPDATE annotations SET status = 'failed', failure_reason = ? "
-                             "WHERE id = ? AND status = 'pending'", (failure, annotation_id))
-                report.failed += 1
-                audit.append(conn, now=now, actor="admin", action="process_failed", subject=str(annotation_id),
-                             reason=failure)
-                if len(report.failures) < 100:
-                    report.failures.append({"annotation_id": annotation_id, "reason": failure})
+                code, message = failure
+                failed = conn.execute(f"UPDATE {table} SET status = 'failed', failure_reason = ? "
+                                      "WHERE id = ? AND status = 'pending'", (message, request_id)).rowcount
+                if failed:
+                    audit.append(conn, now=now, actor="admin", action="process_failed", subject=str(request_id),
+                                 kind=kind, reason=code, message=message)
+                report.failed += failed
+                if failed and len(report.failures) < MAX_REPORTED_FAILURES:
+                    report.failures.append({id_key: request_id, "reason": code, "message": message})
                 continue
             digest = store_document(conn, pdf, now)
-            changed = conn.execute(
-                "UPDATE annotations SET status = 'completed', completed_at = ?, document_sha256 = ? "
-                "WHERE id = ? AND status = 'pending'", (iso(now), digest, annotation_id)).rowcount
-            if changed:
-                audit.append(conn, now=now, actor="admin", action="process", subject=str(annotation_id),
-                             document_sha256=digest)
-            report.completed += changed
+            completed = conn.execute(
+                f"UPDATE {table} SET status = 'completed', completed_at = ?, document_sha256 = ? "
+                "WHERE id = ? AND status = 'pending'", (iso(now), digest, request_id)).rowcount
+            if completed:
+                audit.append(conn, now=now, actor="admin", action="process", subject=str(request_id),
+                             kind=kind, document_sha256=digest)
+            report.completed += completed

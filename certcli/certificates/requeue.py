@@ -15,32 +15,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from certcli import audit
+from certcli.documents import cms
 from certcli.store import Store, iso
+from certcli.verification.pdf import locate_signature
 
 
 def signer_key_id(pdf: bytes) -> str | None:
     """The key id of the certificate that signed ``pdf``, or None if it has no
-    readable signature.  No validation: only for documents this store made."""
-    from asn1crypto import cms
-    from cryptography import x509
-
-    from certcli.pki.keys import key_id_of
-    from certcli.verification.pdf import locate_signature
-
+    readable signature.  No validation: only for documents this store made.
+    The CMS is read at its exact DER length (:func:`certcli.documents.cms.cms_der`),
+    as verification reads it: a DER ending in 0x00 is not cut short."""
     found = locate_signature(pdf)
-    if found.check:
-        return None
-    try:
-        signed = cms.ContentInfo.load(found.contents.rstrip(b"\0"))["content"]
-        sid = signed["signer_infos"][0]["sid"].chosen
-        for choice in signed["certificates"]:
-            tbs = choice.chosen["tbs_certificate"]
-            if tbs["serial_number"].native == sid["serial_number"].native and \
-                    tbs["issuer"].dump() == sid["issuer"].dump():
-                return key_id_of(x509.load_der_x509_certificate(choice.chosen.dump()).public_key())
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-    return None
+    return None if found.check else cms.signer_key_id(found.contents)
 
 
 def requeue_signed_by(store: Store, key_id: str, compromised_at: datetime, now: datetime) -> dict:

@@ -19,7 +19,7 @@ MINISTRY = "ministry"
 
 def ensure_roster_seals(keys, seals: dict[str, str], passphrase: bytes, now: datetime) -> None:
     """R7: every association named in an imported roster signs with its own seal key."""
-    from certcli.certificates.processing import seal_display_name  # TODO(lead): page module
+    from certcli.documents.page import seal_display_name
 
     for seal_id, issuer in seals.items():
         if seal_id != MINISTRY:

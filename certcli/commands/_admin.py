@@ -56,4 +56,4 @@ def parse_day_option(text: Optional[str], option: str):
     try:
         return parse_day(text)
     except ValueError:
-        raise BadInput(field=option, value=text[:20]) from None
+        raise BadInput(field=option, value=text[:20], reason="format") from None

@@ -8,14 +8,15 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import typer
 
 from certcli import clock, i18n
-from certcli.errors import EXIT_BAD_INPUT, EXIT_STORE, EXIT_USAGE, CertcliError, StoreUnwritable
+from certcli.errors import (BadInput, CertcliError, ExitStatus, FileError, InternalError, PassphraseRequired,
+                            PasswordRequired, StoreUnwritable)
 
-EXIT_INTERNAL = 70  # a bug: reported without a traceback (see README, exit codes)
+EXIT_INTERNAL = ExitStatus.INTERNAL  # a bug: one line, no traceback unless CERTCLI_DEBUG=1 or --traceback
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Runtime:
     home: Path
     json: bool = False
     lang: str = "en"
+    traceback: bool = False  # --traceback: internal errors (exit 70) print their traceback on stderr
     _now: datetime | None = None
     _store: Any = None
     _console: Any = None
@@ -102,23 +104,30 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir("certcli", appauthor=False))
 
 
-def report_error(code: str, message: str, exit_code: int, data: dict | None = None) -> None:
+def report(error: CertcliError) -> NoReturn:
+    """Report a typed error (its message in the user's language, its data in JSON) and exit."""
+    report_error(error.code, error.message(rt().lang), error.exit_code, error.data)
+
+
+def report_error(code: str, message: str, exit_code: ExitStatus, data: dict | None = None) -> NoReturn:
     runtime = rt()
     if runtime.json:
         error = {"code": code, "message": message}
-        public = {k: v for k, v in (data or {}).items() if k not in ("path",)}
+        public = {k: v for k, v in (data or {}).items() if k not in ("path",) and v is not None}
         if public:
             error["data"] = public
         sys.stdout.write(json.dumps({"error": error}, ensure_ascii=False, default=_json_default) + "\n")
     else:
         from rich.console import Console
+        from rich.markup import escape
 
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]✗[/] {message}", markup=True)
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]✗[/] {escape(message)}", markup=True)
     raise typer.Exit(exit_code)
 
 
 def handled(fn: Callable) -> Callable:
-    """The error boundary.  No traceback reaches a user for any input."""
+    """The error boundary.  No traceback reaches a user for any input (unless asked for:
+    ``CERTCLI_DEBUG=1`` or ``--traceback`` print it for internal errors)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -129,31 +138,50 @@ def handled(fn: Callable) -> Callable:
         except typer.Exit:
             raise
         except CertcliError as error:
-            report_error(error.code, runtime.t(error.code, **i18n.in_words(error.data, runtime.lang)),
-                         error.exit_code, error.data)
+            report(error)
         except sqlite3.Error as error:
             from certcli.store import translate_sqlite_error
 
-            mapped = translate_sqlite_error(error, runtime.home)
-            report_error(mapped.code, runtime.t(mapped.code, **mapped.data), mapped.exit_code)
-        except UnicodeError:  # e.g. undecodable bytes in an argument, which reach us as lone surrogates
-            report_error("bad_input", runtime.t("bad_input", field="text encoding"), EXIT_BAD_INPUT)
+            report(translate_sqlite_error(error, runtime.home))
+        except UnicodeError as error:  # e.g. undecodable bytes in an argument, which reach us as lone surrogates
+            report(BadInput(field="text", reason="encoding", value=_undecodable_part(error)))
         except OSError as error:
-            reason = error.strerror or type(error).__name__
-            if _inside(error.filename, runtime.home) or error.filename is None:
-                mapped = StoreUnwritable(reason=reason)
-                report_error(mapped.code, runtime.t(mapped.code, **mapped.data), EXIT_STORE)
-            report_error("file_error", runtime.t("file_error", path=error.filename, reason=reason), EXIT_BAD_INPUT,
-                         {"reason": reason})
+            report(os_error(error, runtime.home))
         except KeyboardInterrupt:
-            raise typer.Exit(130)
+            raise typer.Exit(ExitStatus.INTERRUPTED)
         except Exception as error:  # noqa: BLE001 - the boundary of last resort
-            kind = type(error).__name__
-            report_error("internal_error", runtime.t("internal_error", kind=kind), EXIT_INTERNAL)
+            if runtime.traceback or debug_requested():
+                import traceback
+
+                traceback.print_exception(error, file=sys.stderr)
+            report(InternalError(kind=type(error).__name__))
         finally:
             runtime.close()
 
     return wrapper
+
+
+def debug_requested(environ=os.environ) -> bool:
+    """``CERTCLI_DEBUG=1`` (any value but empty, 0, false, no): show tracebacks of internal errors."""
+    return environ.get("CERTCLI_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def os_error(error: OSError, home: Path) -> CertcliError:
+    """An OSError that no layer below typed: the store's only if it names a file in the home.
+    Writers name their file (certcli.home), so one without a file name is not blamed on the store."""
+    reason = error.strerror or type(error).__name__
+    filename = error.filename
+    path = os.fsdecode(filename) if isinstance(filename, (str, bytes, os.PathLike)) else None
+    if path is not None and _inside(path, home):
+        return StoreUnwritable(path=path, reason=reason)
+    return FileError(path=path, reason=reason)
+
+
+def _undecodable_part(error: UnicodeError) -> str | None:
+    obj, start, end = (getattr(error, name, None) for name in ("object", "start", "end"))
+    if obj is None or start is None or end is None:
+        return None
+    return ascii(obj[start:end][:16])
 
 
 def _inside(filename, folder: Path) -> bool:
@@ -177,9 +205,7 @@ def read_secret(kind: str, *, from_stdin: bool, confirm: bool = False) -> str:
     elif sys.stdin.isatty():
         return typer.prompt(rt().t(f"label.{kind}"), hide_input=True,
                             confirmation_prompt=confirm)
-    code = "password_required" if kind == "password" else "passphrase_required"
-    report_error(code, rt().t(code), EXIT_USAGE)
-    raise AssertionError  # unreachable: report_error raises
+    report(PasswordRequired() if kind == "password" else PassphraseRequired())
 
 
 PASSWORD_STDIN = typer.Option("--password-stdin", help="Read the password from one line of standard input.")

@@ -4,6 +4,8 @@ from typing import Annotated, Optional
 import typer
 
 from certcli.commands._runtime import PASSWORD_STDIN, handled, read_secret, rt
+from certcli.errors import ExitStatus
+from certcli.services.factory import holder_service
 
 ID_TYPE_HELP = "ID document type: resident_id (default), passport, hk_macao_permit, taiwan_permit, foreign_permanent, other."
 
@@ -22,16 +24,12 @@ def register_holder(
     password_stdin: Annotated[bool, PASSWORD_STDIN] = False,
 ) -> None:
     """Register as a holder with the ID document under which the certificate was obtained."""
-    from certcli import accounts, rules
-
     runtime = rt()
-    rules.normalize_id_number(id_type, id_number)  # reject a bad number before asking for a password
+    service = holder_service(runtime)
+    service.check_id_number(id_type, id_number)  # reject a bad number before asking for a password
     password = read_secret("password", from_stdin=password_stdin, confirm=True)
-    account = accounts.register(runtime.store(), id_type=id_type, id_number=id_number, name=name,
-                                password=password, now=runtime.now)
-    masked = rules.mask_id_number(account.id_number)
-    runtime.emit({"registered": True, "name": account.name, "id_type": account.id_type, "id_number_masked": masked},
-                 runtime.t("registered", name=account.name, id_number_masked=masked))
+    result = service.register(name=name, id_number=id_number, id_type=id_type, password=password)
+    runtime.emit(result, runtime.t("registered", name=result["name"], id_number_masked=result["id_number_masked"]))
 
 
 def login(
@@ -43,7 +41,6 @@ def login(
                               "at first login).")] = None,
 ) -> None:
     """Log in; the session lasts until 8 idle hours have passed."""
-    from certcli import accounts, rules
     from certcli.commands._runtime import report_error
 
     runtime = rt()
@@ -52,47 +49,37 @@ def login(
 
         return login_member(cert_number or id_number or "", password_stdin)
     if not id_number:
-        report_error("usage_error", runtime.t("usage_error", detail="--id-number (members: --cert-number)"), 2)
+        report_error("usage_error", runtime.t("usage_error", detail="--id-number (members: --cert-number)"),
+                     ExitStatus.USAGE)
     password = read_secret("password", from_stdin=password_stdin)
-    store = runtime.store()
-    account = accounts.login(store, runtime.home, id_number=id_number, password=password,
-                             id_type=id_type, now=runtime.now)
-    terms = accounts.current_terms(store, runtime.now)
-    needs_terms = account.terms_version != terms["version"]
-    message = runtime.t("logged_in", name=account.name)
-    if needs_terms:
-        message += "\n" + runtime.t("terms_not_accepted", current_version=terms["version"])
-    runtime.emit({"logged_in": True, "name": account.name, "id_number_masked": rules.mask_id_number(account.id_number),
-                  "terms_accepted": not needs_terms, "terms_version": terms["version"]}, message)
+    result = holder_service(runtime).login(id_number=id_number, password=password, id_type=id_type)
+    message = runtime.t("logged_in", name=result["name"])
+    if not result["terms_accepted"]:
+        message += "\n" + runtime.t("terms_not_accepted", current_version=result["terms_version"])
+    runtime.emit(result, message)
 
 
 def logout() -> None:
     """End the session."""
-    from certcli import accounts
-
     runtime = rt()
-    was_in = accounts.logout(runtime.store(), runtime.home)
-    runtime.emit({"logged_out": was_in}, runtime.t("logged_out"))
+    runtime.emit(holder_service(runtime).logout(), runtime.t("logged_out"))
 
 
 def agree(
     yes: Annotated[bool, typer.Option("--yes", help="Accept without asking (for scripts).")] = False,
 ) -> None:
     """Read and accept the service terms (服务须知); required before certificate commands."""
-    from certcli import accounts
-
     runtime = rt()
-    store = runtime.store()
-    account = accounts.current_account(store, runtime.home, runtime.now)
-    terms = accounts.current_terms(store, runtime.now)
-    text = terms["text_zh"] if runtime.lang == "zh" else terms["text_en"]
+    service = holder_service(runtime)
     if not yes:
+        terms = service.terms()
+        text = terms["text_zh"] if runtime.lang == "zh" else terms["text_en"]
         if runtime.json:
-            runtime.emit({"accepted": False, "terms_version": terms["version"], "text": text})
-            raise typer.Exit(4)
+            runtime.emit({"accepted": False, "terms_version": terms["terms_version"], "text": text})
+            raise typer.Exit(ExitStatus.RULE)
         runtime.console.print(text, markup=False)
         if not typer.confirm(runtime.t("terms_confirm"), default=False):
             runtime.console.print(runtime.t("terms_declined"))
-            raise typer.Exit(4)
-    version = accounts.accept_terms(store, account, runtime.now)
-    runtime.emit({"accepted": True, "terms_version": version}, runtime.t("terms_accepted", version=version))
+            raise typer.Exit(ExitStatus.RULE)
+    result = service.accept_terms()
+    runtime.emit(result, runtime.t("terms_accepted", version=result["terms_version"]))

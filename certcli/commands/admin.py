@@ -7,7 +7,8 @@ import typer
 
 from certcli.commands._admin import keys_of, progress_bar, seal_json, unlock
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, read_secret, rt
-from certcli.home import keys_dir
+from certcli.errors import ExitStatus
+from certcli.home import keys_dir, open_user_file, write_public
 
 app = typer.Typer(help="Administrator commands (发证机构): keys, rosters, revocation, processing, reports.",
                   no_args_is_help=True)
@@ -72,7 +73,7 @@ def issue(
     if rejects is not None:
         import csv
 
-        reject_file = open(rejects, "w", newline="", encoding="utf-8-sig")
+        reject_file = open_user_file(rejects, "w", newline="", encoding="utf-8-sig")
         reject_writer = csv.writer(reject_file)
         reject_writer.writerow(["line", "certificate_no", "reason", "field", "detail"])
     bar, progress = progress_bar("issue")
@@ -94,7 +95,7 @@ def issue(
         ensure_roster_seals(keys_of(runtime), report.seals, passphrase, runtime.now)
     _print_import(report)
     if report.rejected:
-        raise typer.Exit(6)
+        raise typer.Exit(ExitStatus.BAD_INPUT)
 
 
 def _print_import(report) -> None:
@@ -227,7 +228,7 @@ def export(
     if fmt not in ("csv", "jsonl"):
         from certcli.errors import BadInput
 
-        raise BadInput(field="--format")
+        raise BadInput(field="--format", value=fmt, reason="unknown_choice", known=["csv", "jsonl"])
     count = export_certificates(runtime.store(), output, fmt=fmt, full_id=full_id)
     if output is not None:
         runtime.emit({"path": str(output), "rows": count, "format": fmt}, f"{count} rows → {output}")
@@ -244,7 +245,7 @@ def trust(
     keys = keys_of(runtime)
     bundle = issuer_bundle_pem(keys)
     if output is not None:
-        output.write_text(bundle, encoding="utf-8")
+        write_public(output, bundle.encode("utf-8"))
     if runtime.json:
         runtime.emit({"bundle": bundle, "seals": [seal_json(s) for s in keys.seals()]})
     elif output is None:

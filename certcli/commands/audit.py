@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from certcli.commands._runtime import handled, rt
+from certcli.errors import ExitStatus
+from certcli.home import open_user_file
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
@@ -32,7 +34,7 @@ def verify() -> None:
         message = runtime.t("audit_tampered", first_bad_id=check.first_bad_id, problem=check.problem)
     runtime.emit(document, message)
     if not check.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitStatus.NOT_VALID)
 
 
 def export(
@@ -42,7 +44,7 @@ def export(
     from certcli import audit
 
     runtime = rt()
-    handle = open(output, "w", encoding="utf-8") if output else sys.stdout
+    handle = open_user_file(output, "w", encoding="utf-8") if output else sys.stdout
     count = 0
     try:
         for entry in audit.entries(runtime.store()):

@@ -5,6 +5,7 @@ from typing import Annotated, Optional
 import typer
 
 from certcli.commands._runtime import handled, rt
+from certcli.services.factory import holder_service
 
 DAYS_HELP = "Validity in whole days, 1–90 (default and recommended: 90)."
 
@@ -17,17 +18,6 @@ def register(app: typer.Typer) -> None:
     app.command("download")(handled(download))
 
 
-def _holder():
-    """The logged-in holder who has accepted the current terms (R11)."""
-    from certcli import accounts
-
-    runtime = rt()
-    store = runtime.store()
-    account = accounts.current_account(store, runtime.home, runtime.now)
-    accounts.require_terms(store, account, runtime.now)
-    return store, account
-
-
 def _state_text(summary: dict) -> str:
     runtime = rt()
     until = (summary.get("valid_until") or "")[:16].replace("T", " ")
@@ -36,16 +26,10 @@ def _state_text(summary: dict) -> str:
 
 def list_certificates() -> None:
     """Your certificates: status and annotation state."""
-    from certcli.certificates import holder
-
     runtime = rt()
-    store, account = _holder()
-    rows = [holder.describe(store, cert, runtime.now) for cert in holder.holder_certificates(store, account)]
-    for row in rows:
-        row.pop("annotations")
-    document = {"certificates": rows}
+    document = holder_service(runtime).certificates()
+    rows = document["certificates"]
     if not rows:
-        document["empty_reasons"] = ["not_obtained", "not_yet_online", "outside_scope", "details_corrected"]
         document["message"] = runtime.t("empty_list")
 
     def human():
@@ -68,11 +52,8 @@ def list_certificates() -> None:
 
 def info(certificate_no: Annotated[str, typer.Argument(help="Certificate number.")]) -> None:
     """Details of one of your certificates, with its annotation history."""
-    from certcli.certificates import holder
-
     runtime = rt()
-    store, account = _holder()
-    details = holder.describe(store, holder.own_certificate(store, account, certificate_no), runtime.now)
+    details = holder_service(runtime).certificate(certificate_no)
 
     def human():
         for key in ("certificate_no", "name", "id_number_masked", "qualification", "level", "specialty",
@@ -96,12 +77,7 @@ def annotate(
     days: Annotated[int, typer.Option("--days", help=DAYS_HELP)] = 90,
 ) -> None:
     """Apply for an annotation (加注): a usage scenario and a validity period."""
-    from certcli.certificates import holder
-
-    runtime = rt()
-    store, account = _holder()
-    result = holder.apply_annotation(store, account, certificate_no, scenario=scenario, days=days, now=runtime.now)
-    _print_applied(result)
+    _print_applied(holder_service(rt()).annotate(certificate_no, scenario=scenario, days=days))
 
 
 def renew(
@@ -109,11 +85,7 @@ def renew(
     days: Annotated[int, typer.Option("--days", help=DAYS_HELP)] = 90,
 ) -> None:
     """Apply again with the scenario of your latest annotation (e.g. after it expired)."""
-    from certcli.certificates import holder
-
-    runtime = rt()
-    store, account = _holder()
-    _print_applied(holder.renew(store, account, certificate_no, days=days, now=runtime.now))
+    _print_applied(holder_service(rt()).renew(certificate_no, days=days))
 
 
 def _print_applied(result: dict) -> None:
@@ -128,19 +100,23 @@ def download(
                                                    "(default: ./<certificate_no>.pdf).")] = None,
 ) -> None:
     """Save the signed PDF of your certificate (needs a completed, unexpired annotation, unless exempt)."""
-    import hashlib
     import re
 
-    from certcli.certificates import holder
+    runtime = rt()
+    download = holder_service(runtime).download(certificate_no)
+    # the default name is built from the number: never let it climb out of the current folder
+    target = output or Path(re.sub(r"[^A-Za-z0-9_-]", "_", certificate_no) + ".pdf")
+    save_download(download, target)
+
+
+def save_download(download, target: Path) -> None:
+    """Write a downloaded PDF where the holder asked and report it (certificates and member certificates)."""
+    import hashlib
+
     from certcli.home import write_public
 
     runtime = rt()
-    store, account = _holder()
-    pdf, annotation = holder.document_for_download(store, account, certificate_no, runtime.now)
-    # the default name is built from the number: never let it climb out of the current folder
-    target = output or Path(re.sub(r"[^A-Za-z0-9_-]", "_", certificate_no) + ".pdf")
-    write_public(target, pdf)
-    runtime.emit({"certificate_no": certificate_no, "path": str(target), "bytes": len(pdf),
-                  "sha256": hashlib.sha256(pdf).hexdigest(), "annotation_no": annotation["annotation_no"],
-                  "valid_until": annotation["valid_until"]},
+    write_public(target, download.pdf)
+    runtime.emit({"certificate_no": download.certificate_no, "path": str(target), "bytes": len(download.pdf),
+                  "sha256": hashlib.sha256(download.pdf).hexdigest(), **download.facts},
                  runtime.t("downloaded", path=target))

@@ -5,6 +5,7 @@ from typing import Annotated, Optional
 import typer
 
 from certcli.commands._runtime import handled, rt
+from certcli.errors import ExitStatus
 
 
 def register(app: typer.Typer) -> None:
@@ -22,4 +23,4 @@ def demo(
     result = run_demo(keep, lang=runtime.lang, say=None if runtime.json else runtime.console.print)
     runtime.emit(result)
     if not result["verified"]:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitStatus.NOT_VALID)

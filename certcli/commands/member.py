@@ -9,6 +9,8 @@ import typer
 
 from certcli.commands._admin import parse_day_option
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, read_secret, report_error, rt
+from certcli.errors import ExitStatus
+from certcli.services.factory import holder_service
 
 REVEAL_HELP = ("Details the QR code and the page disclose, comma-separated: approval_no, birth_date, mobile, email, "
                "inspection, transfers; or all / none. Default: approval_no,inspection,transfers (nothing private).")
@@ -33,14 +35,6 @@ def register_admin(admin_app: typer.Typer) -> None:
     admin_app.add_typer(group, name="member")
 
 
-def _member():
-    from certcli.membership import service as membership
-
-    runtime = rt()
-    store = runtime.store()
-    return store, membership.current_member(store, runtime.home, runtime.now)
-
-
 def _unlock(passphrase_stdin: bool) -> None:
     from certcli.commands._admin import unlock
 
@@ -51,25 +45,31 @@ def _unlock(passphrase_stdin: bool) -> None:
 
 def login_member(certificate_no: str, password_stdin: bool) -> None:
     """Members log in with their certificate number; the initial password is replaced in the same step."""
-    from certcli.membership import service as membership
+    from certcli.errors import PasswordChangeRequired
 
     runtime = rt()
     password = read_secret("password", from_stdin=password_stdin)
-    account, changed = membership.login(runtime.store(), runtime.home, certificate_no=certificate_no,
-                                        password=password, new_password=lambda: _new_password(password_stdin),
-                                        now=runtime.now)
-    runtime.emit({"logged_in": True, "member": True, "certificate_no": certificate_no.strip().upper(),
-                  "name": account.name, "password_changed": changed},
-                 runtime.t("password_changed" if changed else "logged_in", name=account.name))
+    service = holder_service(runtime)
+    new_password = _new_password(password_stdin, prompt=False)
+    try:
+        result = service.login_member(certificate_no=certificate_no, password=password, new_password=new_password)
+    except PasswordChangeRequired:
+        # still the initial password: ask for its replacement on a terminal only now, then log in with both
+        new_password = None if password_stdin or new_password else _new_password(False)
+        if not new_password:
+            raise
+        result = service.login_member(certificate_no=certificate_no, password=password, new_password=new_password)
+    runtime.emit(result, runtime.t("password_changed" if result["password_changed"] else "logged_in",
+                                   name=result["name"]))
 
 
-def _new_password(from_stdin: bool) -> Optional[str]:
+def _new_password(from_stdin: bool, prompt: bool = True) -> Optional[str]:
     """The replacement for an initial password: the second stdin line, CERTCLI_NEW_PASSWORD, or a prompt."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n") or None
     if os.environ.get("CERTCLI_NEW_PASSWORD"):
         return os.environ["CERTCLI_NEW_PASSWORD"]
-    if sys.stdin.isatty():
+    if prompt and sys.stdin.isatty():
         return typer.prompt(rt().t("label.new_password"), hide_input=True,
                             confirmation_prompt=True)
     return None
@@ -88,30 +88,25 @@ def status(
         "--password-file", help="Write the initial password to this file (mode 0600) instead of the screen.")] = None,
 ) -> None:
     """Review progress of your membership application (非执业申请进度查询); no login needed."""
-    from certcli.membership import service as membership
-    from certcli.errors import BadInput
     from certcli.home import write_private
 
     runtime = rt()
-    passwords: dict[str, str] = {}
-
-    def to_file(certificate_no: str, password: str) -> None:
-        if passwords:  # one file, one password: a second membership is issued by a later query
-            raise BadInput(field="--password-file", reason="one initial password per file")
-        try:
-            write_private(password_file, (password + "\n").encode())
-        except OSError as error:  # the transaction rolls back: the password is not issued
-            raise BadInput(field="--password-file", reason=error.strerror or "unwritable") from None
-        passwords[certificate_no] = str(password_file)
-
+    service = holder_service(runtime)
     # JSON output never carries a secret: there the password goes to --password-file or stays unissued.
-    deliver = to_file if password_file is not None else None if runtime.json else passwords.__setitem__
-    results = membership.application_status(runtime.store(), id_type=id_type, id_number=id_number, name=name,
-                                            approval_no=approval_no, deliver=deliver, now=runtime.now)
+    issue = 0 if runtime.json else None
+    if password_file is not None:
+        service.check_id_number(id_type, id_number)
+        _check_writable(password_file)  # before anything is issued: an undeliverable password stays unissued
+        issue = 1  # one file, one password: a second membership is issued by a later query
+    results = service.member_status(id_type=id_type, id_number=id_number, name=name, approval_no=approval_no,
+                                    issue_passwords=issue)["applications"]
     for entry in results:
-        if entry.get("credentials") == "initial_password":
-            shown = passwords[entry["certificate_no"]]
-            entry["initial_password_file" if password_file is not None else "initial_password"] = shown
+        if password_file is not None and "initial_password" in entry:
+            try:
+                write_private(password_file, (entry.pop("initial_password") + "\n").encode())
+            except OSError as error:
+                raise _unwritable(password_file, error) from None
+            entry["initial_password_file"] = str(password_file)
 
     def human():
         if not results:
@@ -128,6 +123,24 @@ def status(
 
     document = {"applications": [{k: v for k, v in e.items() if k != "initial_password"} for e in results]}
     runtime.emit(document, human)
+
+
+def _check_writable(path: Path) -> None:
+    """Can a file be written at ``path`` (as write_private does: a sibling, then a rename)?"""
+    probe = path.with_name(f".{path.name}.{os.getpid()}.probe")
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as error:
+        raise _unwritable(path, error) from None
+
+
+def _unwritable(path: Path, error: OSError):
+    from certcli.errors import BadInput
+
+    return BadInput(field="--password-file", value=str(path), reason=error.strerror or "unwritable")
 
 
 def _credentials_text(entry: dict) -> str:
@@ -151,11 +164,8 @@ def _credentials_text(entry: dict) -> str:
 
 def info() -> None:
     """Your membership: review, photo, personal details, annual inspections, transfers, paper certificate."""
-    from certcli.membership import service as membership
-
     runtime = rt()
-    store, row = _member()
-    details = membership.describe(store, row, runtime.now)
+    details = holder_service(runtime).member_info()
 
     def human():
         t = runtime.t
@@ -185,14 +195,8 @@ def photo(
                                                    "the photo your association uploaded after on-site checking.")],
 ) -> None:
     """Choose the photo printed on your member certificate."""
-    from certcli.membership import documents as member_documents
-    from certcli.errors import BadInput
-
     runtime = rt()
-    if use not in ("exam", "verified"):
-        raise BadInput(field="--use", value=use, known=["exam", "verified"])
-    store, row = _member()
-    result = member_documents.choose_photo(store, row, use, runtime.now)
+    result = holder_service(runtime).choose_member_photo(use)
     runtime.emit(result, runtime.t("photo_chosen", source=runtime.t("photo_source_" + use)))
 
 
@@ -203,18 +207,13 @@ def confirm(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm without asking (for scripts).")] = False,
 ) -> None:
     """Confirm or complete your personal details (birth date, mobile, email) before download."""
-    from certcli.membership import documents as member_documents
-    from certcli.membership import service as membership
-
     runtime = rt()
-    store, row = _member()
-    born = parse_day_option(birth_date, "--birth-date")
+    service = holder_service(runtime)
     if not yes:
-        shown = membership.personal_details(row)
-        shown.update({k: v for k, v in (("mobile", mobile), ("email", email), ("birth_date", birth_date)) if v})
+        shown = service.preview_member_details(mobile=mobile, email=email, birth_date=birth_date)["details"]
         if runtime.json:
             runtime.emit({"confirmed": False, "details": shown})
-            raise typer.Exit(4)
+            raise typer.Exit(ExitStatus.RULE)
         _print_details(shown)
         try:
             accepted = typer.confirm(runtime.t("details_confirm"), default=False)
@@ -222,9 +221,8 @@ def confirm(
             accepted = False
         if not accepted:
             runtime.console.print(runtime.t("details_declined"))
-            raise typer.Exit(4)
-    result = member_documents.confirm_details(store, row, mobile=mobile, email=email, birth_date=born,
-                                              now=runtime.now)
+            raise typer.Exit(ExitStatus.RULE)
+    result = service.confirm_member_details(mobile=mobile, email=email, birth_date=birth_date)
     runtime.emit({"confirmed": True, **result}, runtime.t("details_confirmed"))
 
 
@@ -240,24 +238,10 @@ def download(
     reveal: Annotated[Optional[str], typer.Option("--reveal", help=REVEAL_HELP)] = None,
 ) -> None:
     """Save your signed member certificate PDF (after choosing a photo and confirming your details)."""
-    import hashlib
+    from certcli.commands.certificates import save_download
 
-    from certcli.membership import documents as member_documents
-    from certcli.membership import rules as member_rules
-    from certcli.errors import BadInput
-    from certcli.home import write_public
-
-    runtime = rt()
-    try:
-        keys = member_rules.parse_reveal(reveal)
-    except ValueError as unknown:
-        raise BadInput(field="--reveal", value=str(unknown), known=list(member_rules.DISCLOSABLE)) from None
-    store, row = _member()
-    pdf, document = member_documents.request_document(store, row, keys, runtime.now)
-    target = output or Path(f"{row['certificate_no']}.pdf")
-    write_public(target, pdf)
-    runtime.emit({"certificate_no": row["certificate_no"], "path": str(target), "bytes": len(pdf),
-                  "sha256": hashlib.sha256(pdf).hexdigest(), **document}, runtime.t("downloaded", path=target))
+    download = holder_service(rt()).member_download(reveal)
+    save_download(download, output or Path(f"{download.certificate_no}.pdf"))
 
 
 # --- administrator ------------------------------------------------------------------------
@@ -277,7 +261,7 @@ def admin_review(
 
     runtime = rt()
     if approve is None:
-        report_error("usage_error", runtime.t("usage_error", detail="--approve or --reject"), 2)
+        report_error("usage_error", runtime.t("usage_error", detail="--approve or --reject"), ExitStatus.USAGE)
     store = runtime.store()
     _unlock(passphrase_stdin)
     result = membership.review(store, certificate_no, stage=stage, approve=approve, reason=reason,
@@ -334,7 +318,7 @@ def admin_inspect(
 
     runtime = rt()
     if passed is None:
-        report_error("usage_error", runtime.t("usage_error", detail="--passed or --failed"), 2)
+        report_error("usage_error", runtime.t("usage_error", detail="--passed or --failed"), ExitStatus.USAGE)
     store = runtime.store()
     _unlock(passphrase_stdin)
     result = membership.record_inspection(store, certificate_no, year=year, passed=passed, now=runtime.now)

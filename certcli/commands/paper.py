@@ -5,6 +5,7 @@ from typing import Annotated, Optional
 import typer
 
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, rt
+from certcli.services.factory import holder_service
 
 
 def register(app: typer.Typer) -> None:
@@ -26,21 +27,6 @@ def register_admin(admin_app: typer.Typer) -> None:
     region.command("set")(handled(region_set))
     region.command("list")(handled(region_list))
     admin_app.add_typer(region, name="region")
-
-
-def _holder():
-    """The logged-in holder who accepted the terms; members have no paper certificate to collect."""
-    from certcli import accounts
-    from certcli.errors import PaperMemberNotIssued
-    from certcli.membership.service import MEMBER_ID_TYPE
-
-    runtime = rt()
-    store = runtime.store()
-    account = accounts.current_account(store, runtime.home, runtime.now)
-    if account.id_type == MEMBER_ID_TYPE:
-        raise PaperMemberNotIssued()
-    accounts.require_terms(store, account, runtime.now)
-    return store, account
 
 
 def _checklist(keys: list[str]) -> list[dict]:
@@ -66,14 +52,8 @@ def request(
     address: Annotated[Optional[str], typer.Option("--address", help="Delivery address (by mail).")] = None,
 ) -> None:
     """Request your paper certificate and see the materials to bring or send."""
-    from certcli.certificates import holder
-    from certcli.regions import service as regions
-
     runtime = rt()
-    store, account = _holder()
-    cert = holder.own_certificate(store, account, certificate_no)
-    result = regions.request_paper(store, account, cert, method=method, proxy=proxy, address=address,
-                                   now=runtime.now)
+    result = holder_service(runtime).request_paper(certificate_no, method=method, proxy=proxy, address=address)
     result["checklist"] = _checklist(result["checklist"])
     header = runtime.t("paper_requested", request_no=result["request_no"], method=_method_text(result))
     runtime.emit(result, lambda: _print_request(result, header))
@@ -81,11 +61,8 @@ def request(
 
 def status() -> None:
     """Your paper certificate requests and where each stands."""
-    from certcli.regions import service as regions
-
     runtime = rt()
-    store, account = _holder()
-    rows = regions.holder_requests(store, account)
+    rows = holder_service(runtime).paper_requests()["requests"]
     for row in rows:
         row["checklist"] = _checklist(row["checklist"])
 

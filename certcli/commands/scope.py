@@ -4,6 +4,7 @@ from typing import Annotated, Optional
 import typer
 
 from certcli.commands._runtime import handled, report_error, rt
+from certcli.errors import ExitStatus
 
 TOPIC_HELP = ("One topic: since-when, legal-effect, download, seals, annotation, quota, expired, exempt, empty-list, "
               "scope, paper, member (default: all).")
@@ -53,7 +54,8 @@ def faq(topic: Annotated[Optional[str], typer.Argument(help=TOPIC_HELP)] = None)
     runtime = rt()
     entries = scope_module.faq_entries(topic, runtime.lang)
     if entries is None:
-        report_error("not_found", runtime.t("faq_unknown_topic", topic=topic, known=scope_module.faq_topics()), 5)
+        report_error("not_found", runtime.t("faq_unknown_topic", topic=topic, known=scope_module.faq_topics()),
+                     ExitStatus.NOT_FOUND)
 
     def human():
         from rich.markup import escape

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from certcli.commands._runtime import handled, report_error, rt
+from certcli.errors import ExitStatus
 
 # fact -> catalog label (certcli/data/messages.json)
 FACT_LABELS = {"certificate_no": "certificate_no", "name": "name", "qualification": "qualification",
@@ -43,7 +44,8 @@ def verify(
     runtime = rt()
     chosen = [x for x in (pdf, qr, number) if x is not None]
     if len(chosen) != 1 or (number is not None and not name) or (name is not None and number is None):
-        report_error("usage_error", runtime.t("usage_error", detail="PATH | --qr PAYLOAD | --number N --name NAME"), 2)
+        report_error("usage_error", runtime.t("usage_error", detail="PATH | --qr PAYLOAD | --number N --name NAME"),
+                     ExitStatus.USAGE)
     context = verification.Context.load(runtime.home, trust)
     try:
         if pdf is not None:
@@ -56,7 +58,7 @@ def verify(
         context.close()
     runtime.emit(verdict.to_json(runtime.lang), lambda: _print_verdict(verdict))
     if not verdict.valid:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitStatus.NOT_VALID)
 
 
 def _fact_text(key: str, value, lang: str) -> str:

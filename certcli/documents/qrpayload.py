@@ -71,7 +71,7 @@ def _unb32(text: str) -> bytes:
 
 def _field(value: bytes, name: str) -> bytes:
     if len(value) > 255:
-        raise BadInput(field=name, reason="too long for a QR payload")
+        raise BadInput(field=name, reason="too_long")
     return bytes([len(value)]) + value
 
 
@@ -82,19 +82,19 @@ def _time_bytes(value: datetime | None, name: str) -> bytes:
         raise ValueError(f"{name} must be timezone-aware")
     seconds = int(value.timestamp() // 1)
     if not 0 <= seconds < 2**32:
-        raise BadInput(field=name, reason="out of range")
+        raise BadInput(field=name, reason="out_of_range")
     return seconds.to_bytes(4, "big")
 
 
 def _body(claims: QrClaims) -> bytes:
     if claims.kind not in KINDS:
-        raise BadInput(field="kind", value=claims.kind)
+        raise BadInput(field="kind", value=claims.kind, reason="unknown_choice", known=list(KINDS))
     try:
         key_id = bytes.fromhex(claims.key_id)
     except ValueError:
         key_id = b""
     if len(key_id) != _KEY_ID_LEN or claims.key_id != key_id.hex():
-        raise BadInput(field="key_id", value=claims.key_id)
+        raise BadInput(field="key_id", value=claims.key_id, reason="format")
     parts = [claims.kind.encode("ascii"), key_id,
              _field(claims.certificate_no.encode("utf-8"), "certificate_no"),
              _field(claims.qualification_code.encode("utf-8"), "qualification_code"),
@@ -103,7 +103,7 @@ def _body(claims: QrClaims) -> bytes:
              _field(_time_bytes(claims.valid_until, "valid_until"), "valid_until")]
     for key, value in claims.extra:
         if not key:
-            raise BadInput(field="extra", reason="empty key")
+            raise BadInput(field="extra", reason="empty_key")
         parts += [_field(key.encode("utf-8"), "extra"), _field(value.encode("utf-8"), "extra")]
     return b"".join(parts)
 

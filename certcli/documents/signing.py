@@ -217,7 +217,7 @@ class PdfSealSigner:
         try:
             writer = IncrementalPdfFileWriter(BytesIO(pdf))
         except PdfReadError as exc:
-            raise BadInput(reason="unreadable_pdf") from exc
+            raise BadInput(field="PDF", reason="unreadable_pdf") from exc
         # pyHanko has no public setter for the writer's metadata object.
         writer._meta = classes["PinnedTimeMetadata"](signing_time)
         out = pdf_signer.sign_pdf(writer, bytes_reserved=self._bytes_reserved)
@@ -286,7 +286,7 @@ def validate_with_pyhanko(pdf: bytes, root: x509.Certificate, now: datetime) -> 
         reader = PdfFileReader(BytesIO(pdf))
         fields = list(enumerate_sig_fields(reader, filled_status=True))
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise BadInput(reason="unreadable_pdf") from exc
+        raise BadInput(field="PDF", reason="unreadable_pdf") from exc
     if not fields:
         return result
     result.update(signed=True, signature_count=len(fields))

@@ -1,6 +1,8 @@
 """The member's own steps before download (photo, personal details) and the
 member certificate PDF: requested by the member, rendered and signed by the
-administrator's ``admin process`` (R4: a member never needs the issuer key).
+administrator's ``admin process`` (R4: a member never needs the issuer key),
+whose one pipeline (certcli.certificates.processing) takes the pages
+:func:`pending_member_pages` describes.
 
 A request snapshots what the PDF will show (photo, disclosed details), so the
 document signed is exactly the one asked for; a request with the same content
@@ -15,11 +17,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 from certcli import audit, rules
+from certcli.documents.page import PageData
 from certcli.membership import rules as member_rules
-from certcli.certificates import processing
 from certcli.errors import BadInput
 from certcli.errors import BadPhoto, DetailsIncomplete, DocumentPending
-from certcli.membership.service import inspections, personal_details, transfers
+from certcli.membership.service import inspections, member_row, personal_details, transfers
 from certcli.store import Store, iso
 
 MAX_PHOTO_BYTES = 2 * 2**20
@@ -40,7 +42,7 @@ def normalize_photo(data: bytes) -> tuple[bytes, int, int]:
     if len(data) > MAX_PHOTO_BYTES:
         raise BadPhoto(reason="too_large", detail=f"{len(data)} > {MAX_PHOTO_BYTES} bytes")
     if not data.startswith(b"\xff\xd8\xff"):
-        raise BadPhoto(reason="not_jpeg", detail="")
+        raise BadPhoto(reason="not_jpeg")
     from PIL import Image
 
     try:
@@ -68,13 +70,11 @@ def read_photo_file(path: Path) -> bytes:
             raise BadPhoto(reason="too_large", detail=f"> {MAX_PHOTO_BYTES} bytes")
         return Path(path).read_bytes()
     except OSError as error:
-        raise BadPhoto(reason="unreadable", detail=error.strerror or "") from None
+        raise BadPhoto(reason="unreadable", detail=error.strerror) from None
 
 
 def upload_verified_photo(store: Store, certificate_no: str, path: Path, now: datetime) -> dict:
     """An association uploads the photo it checked on site (members who passed before 2010)."""
-    from certcli.membership.service import member_row
-
     jpeg, width, height = normalize_photo(read_photo_file(path))
     with store.transaction() as conn:
         row = member_row(store, certificate_no)
@@ -119,7 +119,9 @@ def confirm_details(store: Store, row: dict, *, mobile: str | None, email: str |
         if birth_date is not None:
             details["birth_date"] = member_rules.check_birth_date(birth_date, rules.cst_day(now)).isoformat()
     except ValueError as problem:
-        raise BadInput(field=f"--{str(problem).replace('_', '-')}") from None
+        name = str(problem)
+        raise BadInput(field=f"--{name.replace('_', '-')}", reason="birth_date" if name == "birth_date" else "format",
+                       value={"mobile": mobile, "email": email, "birth_date": birth_date}.get(name)) from None
     missing = member_rules.missing_details(details)
     if missing:
         raise DetailsIncomplete(missing=missing)
@@ -203,70 +205,34 @@ def _title(qualification: str) -> str:
     return qualification if qualification.endswith("证书") else qualification + "证书"
 
 
-def make_member_document(job: dict, seal, signer, now: datetime) -> bytes:
-    """Render and sign one member certificate: the photo, and a QR code whose signed
-    payload carries only the disclosed details."""
-    from certcli import catalog
-    from certcli.documents import qrpayload
-    from certcli.documents import render
-    from certcli.certificates.processing import ID_TYPE_LABELS, seal_names
-
-    disclosed = [(k, v) for k, v in json.loads(job["disclosed"])]
-    claims = qrpayload.QrClaims(
-        certificate_no=job["certificate_no"], qualification_code=catalog.qualification_code(job["qualification"]),
-        masked_name=rules.mask_name(job["name"]), valid_from=None, valid_until=None, key_id=seal.info.key_id,
-        kind="m", extra=tuple(disclosed))
-    ring, caption = seal_names(job["seal"], job["issuer"])
+def member_page(job: dict) -> PageData:
+    """What a member certificate shows: the photo, the disclosed details as rows,
+    and a QR code whose signed payload carries only those details."""
+    disclosed = tuple((k, v) for k, v in json.loads(job["disclosed"]))
     rows = tuple((DETAIL_LABELS[k], f"{v} 年度" if k == "inspection" else v) for k, v in disclosed)
-    page = render.CertificatePage(
-        certificate_no=job["certificate_no"], name=job["name"],
-        id_type_label=ID_TYPE_LABELS.get(job["id_type"], job["id_type"]),
-        id_number_masked=rules.mask_id_number(job["id_number"]), qualification=job["qualification"],
-        level=job["level"], specialty=job["specialty"], issued_on=job["issued_on"], issuer=job["issuer"],
-        seal_ring_text=ring, seal_caption=caption, annotation=None,
-        qr_payload=qrpayload.encode(claims, seal.private_key), photo_jpeg=job["photo_jpeg"],
-        title=_title(job["qualification"]), extra_rows=rows)
-    return signer.sign(render.render_certificate(page), signing_time=now)
+    return PageData(certificate_no=job["certificate_no"], name=job["name"], id_type=job["id_type"],
+                    id_number=job["id_number"], qualification=job["qualification"], level=job["level"],
+                    specialty=job["specialty"], issued_on=job["issued_on"], issuer=job["issuer"],
+                    seal=job["seal"], seal_id=job["seal_id"], photo_jpeg=job["photo_jpeg"],
+                    title=_title(job["qualification"]), rows=rows, disclosed=disclosed, qr_kind="m")
 
 
-def process_member_documents(store: Store, keys_dir: Path, passphrase: bytes, *, now: datetime, report) -> None:
-    """Called by processing.process_pending: complete every pending member document
-    (few next to annotations, so one process signs them in turn)."""
-    with store.transaction() as conn:  # nothing may be signed for a revoked certificate
+def fail_requests_of_revoked(store: Store) -> None:
+    """Nothing may be signed for a revoked certificate: its pending requests fail."""
+    with store.transaction() as conn:
         conn.execute("UPDATE member_documents SET status = 'failed', failure_reason = 'certificate_revoked' "
                      "WHERE status = 'pending' AND certificate_id IN "
                      "(SELECT id FROM certificates WHERE status = 'revoked')")
-    jobs = store.all("SELECT d.id, d.disclosed, d.photo_jpeg, c.certificate_no, c.name, c.id_type, c.id_number, "
-                     "c.qualification, c.level, c.specialty, c.issued_on, c.issuer, c.seal, c.seal_id "
-                     "FROM member_documents d JOIN certificates c ON c.id = d.certificate_id "
-                     "WHERE d.status = 'pending' ORDER BY d.id")
-    if not jobs:
-        return
-    from certcli.certificates.processing import _Signers
 
-    signers = _Signers(keys_dir, passphrase)
-    results = []
-    for job in jobs:
-        try:
-            seal, signer = signers.get(job["seal_id"])
-            results.append((job["id"], make_member_document(job, seal, signer, now), None))
-        except Exception as error:  # noqa: BLE001 - recorded as this request's failure; the others go on
-            results.append((job["id"], None, str(getattr(error, "code", type(error).__name__))))
-    report.pending += len(jobs)
-    with store.transaction() as conn:
-        for document_id, pdf, failure in results:
-            if pdf is None:
-                conn.execute("UPDATE member_documents SET status = 'failed', failure_reason = ? WHERE id = ? "
-                             "AND status = 'pending'", (failure, document_id))
-                report.failed += 1
-                if report.failures is not None and len(report.failures) < 100:
-                    report.failures.append({"member_document_id": document_id, "reason": failure})
-                continue
-            digest = processing.store_document(conn, pdf, now)
-            completed = conn.execute(
-                "UPDATE member_documents SET status = 'completed', completed_at = ?, document_sha256 = ? "
-                "WHERE id = ? AND status = 'pending'", (iso(now), digest, document_id)).rowcount
-            report.completed += completed
-            if completed:
-                audit.append(conn, now=now, actor="admin", action="process_member_document",
-                             subject=str(document_id), sha256=digest)
+
+def pending_member_pages(store: Store, limit: int | None = None) -> list[tuple[int, PageData]]:
+    """``(request id, page)`` of every pending member document of a valid
+    certificate, oldest first; ``admin process`` (certcli.certificates.processing)
+    renders, signs and records them with the annotation documents."""
+    sql = ("SELECT d.id, d.disclosed, d.photo_jpeg, c.certificate_no, c.name, c.id_type, c.id_number, "
+           "c.qualification, c.level, c.specialty, c.issued_on, c.issuer, c.seal, c.seal_id "
+           "FROM member_documents d JOIN certificates c ON c.id = d.certificate_id "
+           "WHERE d.status = 'pending' AND c.status = 'valid' ORDER BY d.id")
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return [(job["id"], member_page(job)) for job in store.all(sql)]

@@ -53,7 +53,7 @@ def member_row(store: Store, certificate_no: str) -> dict:
     row = store.one(f"SELECT {_MEMBER_COLUMNS} {_FROM} WHERE c.certificate_no = ? AND c.kind = 'membership'",
                     ((certificate_no or "").strip(),))
     if row is None:
-        raise NotFound(what="membership", certificate_no=certificate_no)
+        raise NotFound(what="membership", value=certificate_no)
     return row
 
 
@@ -66,13 +66,13 @@ def _ensure_member(conn, certificate_id: int) -> None:
 def review(store: Store, certificate_no: str, *, stage: str, approve: bool, reason: str | None,
            approval_no: str | None, now: datetime) -> dict:
     if stage not in member_rules.STAGES:
-        raise BadInput(field="--stage", value=stage, known=list(member_rules.STAGES))
+        raise BadInput(field="--stage", value=stage, reason="unknown_choice", known=list(member_rules.STAGES))
     reason = (reason or "").strip() or None
     if not approve and not reason:
-        raise BadInput(field="--reason", reason="a rejection needs a reason")
+        raise BadInput(field="--reason", reason="required")
     approval_no = (approval_no or "").strip() or None
     if approval_no is not None and (len(approval_no) > 64 or not approval_no.isprintable()):
-        raise BadInput(field="--approval-no")
+        raise BadInput(field="--approval-no", reason="format")
     # A random password nobody knows until the applicant asks for it; hashed before
     # the write lock is taken (scrypt is deliberately slow).
     placeholder_hash = accounts.hash_password(secrets.token_urlsafe(24)) if approve and stage == "national" else None
@@ -82,7 +82,7 @@ def review(store: Store, certificate_no: str, *, stage: str, approve: bool, reas
             raise CertificateRevoked(certificate_no=row["certificate_no"])
         after = member_rules.check_review(review_of(row), stage, approve)
         if after.approved and not (approval_no or row["approval_no"]):
-            raise BadInput(field="--approval-no", reason="the national approval needs the approval document number")
+            raise BadInput(field="--approval-no", reason="approval_no_required")
         _ensure_member(conn, row["id"])
         conn.execute("UPDATE members SET local_review = ?, national_review = ? WHERE certificate_id = ?",
                      (after.local, after.national, row["id"]))
@@ -116,7 +116,7 @@ _PROGRESS_SQL = {  # Review.progress as SQL, so that the filter runs in the data
 
 def list_members(store: Store, progress: str | None = None, limit: int = 1000) -> list[dict]:
     if progress is not None and progress not in _PROGRESS_SQL:
-        raise BadInput(field="--progress", value=progress, known=list(_PROGRESS_SQL))
+        raise BadInput(field="--progress", value=progress, reason="unknown_choice", known=list(_PROGRESS_SQL))
     where = f" AND {_PROGRESS_SQL[progress]}" if progress else ""
     rows = store.all(f"SELECT {_MEMBER_COLUMNS} {_FROM} WHERE c.kind = 'membership'{where} "
                      f"ORDER BY c.issued_on, c.certificate_no LIMIT {int(limit)}")
@@ -270,7 +270,7 @@ def current_member(store: Store, home: Path, now: datetime) -> dict:
 def record_inspection(store: Store, certificate_no: str, *, year: int, passed: bool, now: datetime) -> dict:
     today = rules.cst_day(now)
     if not member_rules.EARLIEST_PASS_YEAR <= year <= today.year:
-        raise BadInput(field="--year", value=year)
+        raise BadInput(field="--year", value=year, reason="out_of_range")
     with store.transaction() as conn:
         row = member_row(store, certificate_no)
         conn.execute("INSERT OR REPLACE INTO member_inspections (certificate_id, year, passed, recorded_at) "
@@ -292,7 +292,7 @@ def inspections(store: Store, row: dict, now: datetime) -> dict:
 def record_transfer(store: Store, certificate_no: str, *, to_region: str, on: date | None, now: datetime) -> dict:
     to_region = (to_region or "").strip()
     if not to_region or len(to_region) > 40 or not to_region.isprintable():
-        raise BadInput(field="--to")
+        raise BadInput(field="--to", reason="format" if to_region else "required")
     day = on or rules.cst_day(now)
     with store.transaction() as conn:
         row = member_row(store, certificate_no)

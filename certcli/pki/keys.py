@@ -109,7 +109,7 @@ def _name(cn: str, org: str) -> x509.Name:
     # RFC 5280 bounds CN/O at 64 *characters*; cryptography counts UTF-8 bytes (a
     # 32-character Chinese seal name is 96 bytes), so we check characters ourselves.
     if not 1 <= len(cn) <= 64 or not 1 <= len(org) <= 64:
-        raise BadInput(field="seal_name", reason="length must be 1-64 characters")
+        raise BadInput(field="seal_name", value=cn[:80], reason="length_1_64")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_CN_WARNING, category=UserWarning)
         return x509.Name([
@@ -219,7 +219,7 @@ class IssuerKeys:
             try:
                 cert = x509.load_pem_x509_certificate((self.dir / file_name).read_bytes())
             except (OSError, ValueError) as exc:
-                raise KeyProblem(reason="certificate_unreadable", file=file_name) from exc
+                raise KeyProblem(reason="certificate_unreadable", path=str(self.dir / file_name)) from exc
             self._cert_cache[file_name] = cert
         return cert
 
@@ -227,15 +227,15 @@ class IssuerKeys:
         try:
             data = (self.dir / file_name).read_bytes()
         except OSError as exc:
-            raise KeyProblem(reason="key_unreadable", file=file_name) from exc
+            raise KeyProblem(reason="key_unreadable", path=str(self.dir / file_name)) from exc
         try:
             key = serialization.load_pem_private_key(data, password=self._stretch(passphrase))
         except (TypeError, ValueError) as exc:   # bad/empty passphrase, or not encrypted
             if data.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----"):
                 raise WrongPassphrase() from exc
-            raise KeyProblem(reason="key_unreadable_or_unencrypted", file=file_name) from exc
+            raise KeyProblem(reason="key_unreadable_or_unencrypted", path=str(self.dir / file_name)) from exc
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise KeyProblem(reason="unexpected_key_type", file=file_name)
+            raise KeyProblem(reason="unexpected_key_type", path=str(self.dir / file_name))
         return key
 
     def _write_key_pair(self, prefix: str, key, cert: x509.Certificate,
@@ -282,13 +282,13 @@ class IssuerKeys:
                   passphrase: bytes, now: datetime) -> SealInfo:
         """Make a key + certificate, then publish them by writing the manifest (last)."""
         if not _SEAL_ID_RE.match(seal_id):
-            raise BadInput(field="seal_id", value=seal_id)
+            raise BadInput(field="seal_id", value=seal_id, reason="format")
         root_cert = self._cert(manifest["root"]["cert_file"])
         seal_key = ec.generate_private_key(ec.SECP256R1())
         not_before = now - BACKDATE
         not_after = min(_add_years(not_before, SEAL_YEARS), root_cert.not_valid_after_utc)
         if not_after <= now:
-            raise KeyProblem(reason="root_expired")
+            raise KeyProblem(reason="root_expired", path=str(self.dir))
         cert = _build_cert(subject=_name(name, name), issuer=quiet_subject(root_cert),
                            public_key=seal_key.public_key(), signing_key=root_key,
                            not_before=not_before, not_after=not_after, ca=False,
@@ -310,7 +310,7 @@ class IssuerKeys:
         for entry in self._manifest()["seals"]:
             if entry["seal_id"] == seal_id and entry["status"] == "active":
                 return entry
-        raise NotFound(kind="seal", seal_id=seal_id)
+        raise NotFound(what="seal", value=seal_id)
 
     def _copy_manifest(self) -> dict:
         return json.loads(json.dumps(self._manifest()))
@@ -339,7 +339,7 @@ class IssuerKeys:
         manifest = self._copy_manifest()
         entry = next((e for e in manifest["seals"] if e["key_id"] == key_id), None)
         if entry is None:
-            raise NotFound(kind="seal_key", key_id=key_id)
+            raise NotFound(what="seal_key", value=key_id)
         self._root_key(passphrase)
         entry["status"] = "retired"
         entry["retired_at"] = iso_text(_aware(compromised_at))
@@ -360,7 +360,7 @@ class IssuerKeys:
         key = self._private_key(entry["key_file"], passphrase)
         cert = self._cert(entry["cert_file"])
         if key_id_of(key.public_key()) != key_id_of(cert.public_key()):
-            raise KeyProblem(reason="key_certificate_mismatch", seal_id=seal_id)
+            raise KeyProblem(reason="key_certificate_mismatch", path=str(self.dir / entry["key_file"]))
         return LoadedSeal(info=self._entry_info(entry), private_key=key, certificate=cert,
                           chain=[self.root_certificate()])
 

@@ -76,7 +76,7 @@ def parse_trust_bundle(pem_text: str) -> TrustBundle:
     Seal certificates not issued by a root in the bundle are rejected.
     """
     if "PRIVATE KEY" in pem_text:
-        raise BadInput(reason="trust_bundle_contains_private_key")
+        raise BadInput(field="--trust", reason="trust_bundle_contains_private_key")
     roots: list[x509.Certificate] = []
     leaves: list[tuple[x509.Certificate, dict]] = []
     pos = 0
@@ -91,28 +91,28 @@ def parse_trust_bundle(pem_text: str) -> TrustBundle:
         try:
             cert = x509.load_pem_x509_certificate(match.group(0).encode("ascii"))
         except ValueError as exc:
-            raise BadInput(reason="trust_bundle_bad_certificate") from exc
+            raise BadInput(field="--trust", reason="trust_bundle_bad_certificate") from exc
         if _is_ca(cert):
             roots.append(cert)
         else:
             leaves.append((cert, meta))
     if not roots:
-        raise BadInput(reason="trust_bundle_without_root")
+        raise BadInput(field="--trust", reason="trust_bundle_without_root")
     keys: dict[str, tuple[SealInfo, ec.EllipticCurvePublicKey]] = {}
     for cert, meta in leaves:
         if not any(_issued_by(cert, root) for root in roots):
-            raise BadInput(reason="trust_bundle_foreign_certificate")
+            raise BadInput(field="--trust", reason="trust_bundle_foreign_certificate")
         public_key = cert.public_key()
         if not isinstance(public_key, ec.EllipticCurvePublicKey):
             continue
         status = meta.get("status", "active")
         if status not in ("active", "rotated", "retired"):
-            raise BadInput(reason="trust_bundle_bad_status", status=status)
+            raise BadInput(field="--trust", reason="trust_bundle_bad_status")
         try:
             retired_at = parse_iso_text(meta.get("retired_at"))
             rotated_at = parse_iso_text(meta.get("rotated_at"))
         except ValueError as exc:
-            raise BadInput(reason="trust_bundle_bad_date") from exc
+            raise BadInput(field="--trust", reason="trust_bundle_bad_date") from exc
         info = info_from_cert(cert, meta.get("seal_id", ""), status, retired_at, rotated_at)
         keys[info.key_id] = (info, public_key)
     return TrustBundle(roots=tuple(roots), seal_certificates=tuple(c for c, _ in leaves),

@@ -64,14 +64,12 @@ def effective_policy(policies, region: str | None, issued_on: date) -> Policy:
 
 def check_electronic_allowed(policy: Policy, certificate_no: str) -> None:
     if policy.mode == PAPER:
-        raise ElectronicNotIssued(region=policy.region, certificate_no=certificate_no,
-                                  since=policy.since or "")
+        raise ElectronicNotIssued(region=policy.region, certificate_no=certificate_no, since=policy.since)
 
 
 def check_paper_allowed(policy: Policy, certificate_no: str) -> None:
     if policy.mode == ELECTRONIC:
-        raise PaperNotIssued(region=policy.region, certificate_no=certificate_no, since=policy.since or "",
-                             reason="region")
+        raise PaperNotIssued(region=policy.region, certificate_no=certificate_no, since=policy.since)
 
 
 def add_months(day: date, months: int) -> date:

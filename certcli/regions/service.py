@@ -48,11 +48,11 @@ def set_policy(store: Store, region: str, mode: str, *, since: date | None, mont
                now: datetime) -> dict:
     region = (region or "").strip()
     if not region or len(region) > MAX_REGION_LENGTH or any(ord(c) < 32 for c in region):
-        raise BadInput(field="REGION")
+        raise BadInput(field="REGION", reason="format" if region else "required")
     if mode not in region_rules.MODES:
-        raise BadInput(field="--mode", value=mode, known=list(region_rules.MODES))
+        raise BadInput(field="--mode", value=mode, reason="unknown_choice", known=list(region_rules.MODES))
     if months is not None and not 0 <= months <= region_rules.MAX_COLLECTION_AFTER_MONTHS:
-        raise BadInput(field="--collection-after-months", value=months)
+        raise BadInput(field="--collection-after-months", value=months, reason="out_of_range")
     key = region_rules.region_key(region)
     since_text = since.isoformat() if since else None
     with store.transaction() as conn:
@@ -91,9 +91,10 @@ def request_paper(store: Store, account, cert: dict, *, method: str, proxy: bool
     try:
         region_rules.check_method(method, proxy)
     except ValueError as problem:
-        raise BadInput(field="--proxy" if str(problem) == "proxy" else "--method", value=method) from None
+        raise BadInput(field="--proxy" if str(problem) == "proxy" else "--method", value=method,
+                       reason="unknown_choice", known=[region_rules.ONSITE] if str(problem) == "proxy" else list(region_rules.METHODS)) from None
     if address is not None and (len(address) > 200 or any(ord(c) < 32 for c in address)):
-        raise BadInput(field="--address")
+        raise BadInput(field="--address", reason="too_long" if len(address) > 200 else "format")
     if cert["status"] == "revoked":
         raise CertificateRevoked(certificate_no=cert["certificate_no"])
     policy = policy_of(store, cert)
@@ -133,7 +134,7 @@ def holder_requests(store: Store, account) -> list[dict]:
 def all_requests(store: Store, status: str | None = None, limit: int = 1000) -> list[dict]:
     if status is not None and status not in (region_rules.REQUESTED, region_rules.READY,
                                              region_rules.HANDED_OVER, region_rules.MAILED):
-        raise BadInput(field="--status", value=status)
+        raise BadInput(field="--status", value=status, reason="unknown_choice")
     where, params = ("WHERE r.status = ? ", (status,)) if status else ("", ())
     return [_with_checklist(r) for r in store.all(
         f"SELECT {_REQUEST_COLUMNS} FROM paper_requests r JOIN certificates c ON c.id = r.certificate_id "
@@ -145,14 +146,14 @@ def move_request(store: Store, reference: str, action: str, *, tracking_no: str 
     if action == "mailed":
         tracking_no = (tracking_no or "").strip()
         if not tracking_no or len(tracking_no) > 64 or not tracking_no.isprintable():
-            raise BadInput(field="--tracking")
+            raise BadInput(field="--tracking", reason="format" if tracking_no else "required")
     with store.transaction() as conn:
         row = store.one("SELECT r.id, r.request_no, r.method, r.status FROM paper_requests r "
                         "WHERE r.request_no = ?", (reference,)) or store.one(
             "SELECT r.id, r.request_no, r.method, r.status FROM paper_requests r JOIN certificates c "
             "ON c.id = r.certificate_id WHERE c.certificate_no = ? ORDER BY r.id DESC LIMIT 1", (reference,))
         if row is None:
-            raise NotFound(what="paper_request", reference=reference)
+            raise NotFound(what="paper_request", value=reference)
         status = region_rules.next_status(row["status"], action, row["method"])
         stamp = "ready_at" if status == region_rules.READY else "closed_at"
         conn.execute(f"UPDATE paper_requests SET status = ?, {stamp} = ?, tracking_no = coalesce(?, tracking_no) "

@@ -225,7 +225,7 @@ class Roster:
                 seen_header_check = True
                 missing = [f for f in REQUIRED if f not in record]
                 if missing and not any(f in record for f in FIELDS):
-                    raise BadRoster(path=str(self.path), reason="missing_columns", columns=missing)
+                    raise BadRoster(path=str(self.path), reason="missing_columns", detail=missing)
             yield line, [(record.get(f) or "").strip() for f in FIELDS]
 
     def _clean(self, line: int, values: list[str]) -> RosterRow:
@@ -325,5 +325,5 @@ def _map_header(header: list[str], path: Path) -> list[str | None]:
         columns.append(key if key in FIELDS else None)
     missing = [f for f in REQUIRED if f not in columns]
     if missing:
-        raise BadRoster(path=str(path), reason="missing_columns", columns=missing)
+        raise BadRoster(path=str(path), reason="missing_columns", detail=missing)
     return columns

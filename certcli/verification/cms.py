@@ -8,32 +8,9 @@ embedded certificate, and its signature must verify with a seal key we trust.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from certcli.verification.checks import Context
-    from certcli.verification.pdf import Located
-
-
-class Reject(Exception):
-    """A check failed: ``check`` names it, ``reason`` is the stable code."""
-
-    def __init__(self, check: str, reason: str, detail: str = ""):
-        super().__init__(reason)
-        self.check, self.reason, self.detail = check, reason, detail
-
-
-def _der_length(raw: bytes) -> int:
-    """Total length of the DER SEQUENCE at the start of ``raw``."""
-    if len(raw) < 2 or raw[0] != 0x30:
-        raise Reject("signature", "bad_signature_container")
-    first = raw[1]
-    if first < 0x80:
-        return 2 + first
-    n = first & 0x7F
-    if not 1 <= n <= 3 or len(raw) < 2 + n:
-        raise Reject("signature", "bad_signature_container")
-    return 2 + n + int.from_bytes(raw[2:2 + n], "big")
+from certcli.documents.cms import cms_der, signer_index
+from certcli.verification.context import Context, Located, Reject
 
 
 def _attribute(signed_attrs, name: str):
@@ -71,7 +48,7 @@ def _ess_certificates(signed_attrs):
     return _ESS_CLASSES["v2"].load(values[0][0].dump(), strict=True)["certs"]
 
 
-def check_cms(data: bytes, found: "Located", context: "Context") -> tuple[str, object, object]:
+def check_cms(data: bytes, found: Located, context: Context) -> tuple[str, object, object]:
     """Stage 2: the signature container, the digest and the signature value.
 
     Returns ``(key_id, seal, signer_cert)`` where ``seal`` is ``(SealInfo, key)`` or
@@ -85,12 +62,12 @@ def check_cms(data: bytes, found: "Located", context: "Context") -> tuple[str, o
 
     from certcli.pki.keys import key_id_of
 
-    raw = found.contents
-    total = _der_length(raw)
-    if total > len(raw) or raw[total:].strip(b"\0"):
-        raise Reject("signature", "bad_signature_container")
     try:
-        info = cms.ContentInfo.load(raw[:total], strict=True)
+        der = cms_der(found.contents)
+    except ValueError:
+        raise Reject("signature", "bad_signature_container") from None
+    try:
+        info = cms.ContentInfo.load(der, strict=True)
         if info["content_type"].native != "signed_data":
             raise Reject("signature", "bad_signature_container")
         signed = info["content"]
@@ -110,25 +87,18 @@ def check_cms(data: bytes, found: "Located", context: "Context") -> tuple[str, o
             raise Reject("signature", "bad_signature_container")
         digest = _attribute(attrs, "message_digest")
         ess = _ess_certificates(attrs)
-        sid = si["sid"].chosen
-        signer_der, root_der = None, context._cache.get("root_der")
+        root_der = context._cache.get("root_der")
         if root_der is None:
             root_der = context._cache["root_der"] = context.root.public_bytes(serialization.Encoding.DER)
         certificates = signed["certificates"]
-        if isinstance(certificates, core.Void):
+        if isinstance(certificates, core.Void) or any(c.name != "certificate" for c in certificates):
             raise Reject("signature", "bad_signature_container")
-        only_our_root = True                # besides the signer: our root, nothing else
-        for choice in certificates:
-            if choice.name != "certificate":
-                raise Reject("signature", "bad_signature_container")
-            tbs = choice.chosen["tbs_certificate"]
-            if tbs["issuer"].dump() == sid["issuer"].dump() and tbs["serial_number"].native == \
-                    sid["serial_number"].native and signer_der is None:
-                signer_der = choice.chosen.dump()
-            elif choice.chosen.dump() != root_der:
-                only_our_root = False
-        if signer_der is None:
+        signer_at = signer_index(signed)    # the same helper re-queueing uses
+        if signer_at is None:
             raise Reject("signature", "bad_signature_container")
+        signer_der = certificates[signer_at].chosen.dump()
+        only_our_root = all(choice.chosen.dump() == root_der    # besides the signer: our root, nothing else
+                            for index, choice in enumerate(certificates) if index != signer_at)
         only_our_root = only_our_root and len(certificates) <= 2
         if len(ess) < 1 or ess[0]["hash_algorithm"]["algorithm"].native != "sha256" \
                 or ess[0]["cert_hash"].native != hashlib.sha256(signer_der).digest():

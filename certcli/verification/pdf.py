@@ -32,12 +32,11 @@ import hashlib
 import re
 from datetime import datetime, timedelta
 from io import BytesIO
-from typing import NamedTuple
 
-from certcli.verification.checks import (MAX_PDF_BYTES, Context, Verdict, decode_qr, seal_check, status_check,
-                                  window_check)
-from certcli.verification.cms import Reject as _Reject
+from certcli.verification.claims import decode_qr, seal_check, status_check, window_check
 from certcli.verification.cms import check_cms
+from certcli.verification.context import MAX_PDF_BYTES, Context, Located, Verdict
+from certcli.verification.context import Reject as _Reject
 
 PDF_CHECKS = ("pdf_structure", "byte_range", "coverage", "signature", "signer_chain", "seal_key",
               "certification", "qr_signature", "certificate_status", "annotation_window")
@@ -51,15 +50,6 @@ _APPENDED_REVISION = re.compile(rb"%%EOF|startxref|xref|\bobj\b|trailer")
 _STARTXREF = re.compile(rb"startxref\s+(\d{1,10})\s+%%EOF\s*$")
 _PREV = re.compile(rb"/Prev\s+(\d{1,10})")
 _ONE_SECOND = timedelta(seconds=1)
-
-
-class Located(NamedTuple):
-    check: str            # the check that failed, or "" when the structure is sound
-    reason: str
-    b: int = 0
-    c: int = 0
-    d: int = 0
-    contents: bytes = b""   # the /Contents bytes (hex-decoded, with padding)
 
 
 def _fail(check: str, reason: str) -> Located:

@@ -1,0 +1,73 @@
+"""The CMS signature container inside a signed PDF: its exact DER, and which
+certificate (which seal key) signed it.
+
+A PDF signature's ``/Contents`` is reserved before signing and zero-padded
+after it, so the container is the DER value at its start, of exactly the length
+its header gives; the rest must be zeros.  Stripping trailing zeros instead is
+wrong: about one DER in 256 ends in a 0x00 byte of its own (an ECDSA signature
+or certificate field), and stripping cuts it short.  Verification
+(:mod:`certcli.verification.cms`) and re-queueing after a key is retired
+(:mod:`certcli.certificates.requeue`) both read the container through here.
+
+No store access and no validation: verification checks everything else.
+"""
+from __future__ import annotations
+
+
+def der_length(raw: bytes) -> int:
+    """Total length (header included) of the DER SEQUENCE at the start of ``raw``;
+    ValueError when ``raw`` does not start with one (definite length, ≤ 3 length bytes)."""
+    if len(raw) < 2 or raw[0] != 0x30:
+        raise ValueError("not a DER SEQUENCE")
+    first = raw[1]
+    if first < 0x80:
+        return 2 + first
+    n = first & 0x7F
+    if not 1 <= n <= 3 or len(raw) < 2 + n:
+        raise ValueError("unsupported DER length")
+    return 2 + n + int.from_bytes(raw[2:2 + n], "big")
+
+
+def cms_der(contents: bytes) -> bytes:
+    """The CMS DER in a signature's hex-decoded ``/Contents``: exactly its DER
+    length; what follows must be zero padding.  ValueError otherwise."""
+    total = der_length(contents)
+    if total > len(contents) or contents[total:].strip(b"\0"):
+        raise ValueError("bad padding after the CMS DER")
+    return contents[:total]
+
+
+def signer_index(signed_data) -> int | None:
+    """Index in ``signed_data['certificates']`` (an asn1crypto ``SignedData``) of the
+    first certificate the (first) signer info names by issuer and serial number,
+    or None.  Choices other than plain certificates never match."""
+    sid = signed_data["signer_infos"][0]["sid"].chosen
+    for index, choice in enumerate(signed_data["certificates"]):
+        if choice.name != "certificate":
+            continue
+        tbs = choice.chosen["tbs_certificate"]
+        if tbs["issuer"].dump() == sid["issuer"].dump() and \
+                tbs["serial_number"].native == sid["serial_number"].native:
+            return index
+    return None
+
+
+def signer_key_id(contents: bytes) -> str | None:
+    """The key id (:func:`certcli.pki.keys.key_id_of`) of the certificate that
+    signed the CMS in ``contents`` (a hex-decoded ``/Contents``), or None when it
+    cannot be read.  No validation: only for documents the caller made."""
+    # asn1crypto and cryptography load on first use: `certcli list` never needs them.
+    from asn1crypto import cms
+    from cryptography import x509
+
+    from certcli.pki.keys import key_id_of
+
+    try:
+        signed = cms.ContentInfo.load(cms_der(contents))["content"]
+        index = signer_index(signed)
+        if index is None:
+            return None
+        certificate = signed["certificates"][index].chosen
+        return key_id_of(x509.load_der_x509_certificate(certificate.dump()).public_key())
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
