@@ -23,7 +23,7 @@ from certcli.home import session_file, write_private
 from certcli.store import Store, iso, parse_instant
 
 MIN_PASSWORD_LENGTH = 8
-MAX_NAME_LENGTH = 64
+MAX_NAME_LENGTH = rules.MAX_NAME_LENGTH
 
 # scrypt with N=2^14, r=8: 16 MiB of memory per guess, ~50 ms here.
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -33,6 +33,12 @@ def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, maxmem=64 * 2**20, dklen=32, **_SCRYPT)
     return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def password_work(text: str) -> None:
+    """One scrypt at the login's cost, its result thrown away: what every guess at a
+    public oracle pays (certcli.oracles), so it costs what a login attempt costs."""
+    hashlib.scrypt(text.encode(), salt=b"certcli guess", maxmem=64 * 2**20, dklen=32, **_SCRYPT)
 
 
 def verify_password(stored: str, password: str) -> bool:
@@ -80,29 +86,138 @@ def check_password_strength(password: str) -> None:
 
 
 def check_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name or len(name) > MAX_NAME_LENGTH or any(c.isspace() or ord(c) < 32 for c in name):
-        raise BadInput(field="--name", reason="invalid_name")
-    return name
+    """The name as it is kept (:func:`certcli.rules.check_name`)."""
+    return rules.check_name(name)
+
+
+# The password hash of an account an administrator reset (``admin account reset``): no
+# password matches it, and the next registration with its ID document replaces it.
+RESET_MARK = "!reset"
+
+
+@dataclass(frozen=True)
+class Registration:
+    account: Account
+    replaced: str | None = None  # None: a new account; else why an existing one was replaced
+
+
+def names_with_certificates(conn, id_type: str, id_number: str) -> set[str]:
+    """The name keys (:func:`certcli.rules.name_key`) of the qualification certificates
+    issued to this ID document: the names a holder can register with and see them."""
+    rows = conn.execute("SELECT DISTINCT name FROM certificates WHERE id_type = ? AND id_number = ? "
+                        "AND kind != 'membership'", (id_type, id_number)).fetchall()
+    return {rules.name_key(row[0]) for row in rows}
 
 
 def register(store: Store, *, id_type: str, id_number: str, name: str, password: str, now: datetime) -> Account:
+    """The registered account (:func:`register_holder`)."""
+    return register_holder(store, id_type=id_type, id_number=id_number, name=name, password=password,
+                           now=now).account
+
+
+def register_holder(store: Store, *, id_type: str, id_number: str, name: str, password: str,
+                    now: datetime) -> Registration:
+    """A new account, or (R9: the name or ID number was corrected, so the holder registers
+    again) a replacement for the account of the same ID document when that account sees
+    no certificate and the new details do, or when an administrator reset it.  An account
+    that sees certificates is never taken over this way (AlreadyRegistered)."""
     id_number = rules.normalize_id_number(id_type, id_number)
     name = check_name(name)
     check_password_strength(password)
     password_hash = hash_password(password)
     with store.transaction() as conn:
-        if conn.execute(
-            "SELECT 1 FROM accounts WHERE id_type = ? AND id_number = ?", (id_type, id_number)
-        ).fetchone():
-            raise AlreadyRegistered(id_type=id_type)
-        cursor = conn.execute(
-            "INSERT INTO accounts (id_type, id_number, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-            (id_type, id_number, name, password_hash, iso(now)),
-        )
-        audit.append(conn, now=now, actor=f"holder:{cursor.lastrowid}", action="register",
-                     subject=rules.mask_id_number(id_number))
-    return Account(cursor.lastrowid, id_type, id_number, name, None)
+        existing = conn.execute("SELECT id, name, password_hash FROM accounts WHERE id_type = ? AND id_number = ?",
+                                (id_type, id_number)).fetchone()
+        if existing is None:
+            cursor = conn.execute(
+                "INSERT INTO accounts (id_type, id_number, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                (id_type, id_number, name, password_hash, iso(now)),
+            )
+            audit.append(conn, now=now, actor=f"holder:{cursor.lastrowid}", action="register",
+                         subject=rules.mask_id_number(id_number))
+            return Registration(Account(cursor.lastrowid, id_type, id_number, name, None))
+        account_id, old_name, old_hash = existing[0], existing[1], existing[2]
+        replaced = _replacement(conn, id_type, id_number, old_name, name, old_hash)
+        conn.execute("UPDATE accounts SET name = ?, password_hash = ?, created_at = ?, failed_logins = 0, "
+                     "locked_until = NULL, terms_version = NULL, terms_accepted_at = NULL WHERE id = ?",
+                     (name, password_hash, iso(now), account_id))
+        conn.execute("DELETE FROM sessions WHERE account_id = ?", (account_id,))
+        audit.append(conn, now=now, actor=f"holder:{account_id}", action="account_replaced",
+                     subject=rules.mask_id_number(id_number), reason=replaced, old_name=rules.mask_name(old_name),
+                     new_name=rules.mask_name(name))
+    return Registration(Account(account_id, id_type, id_number, name, None), replaced)
+
+
+def _replacement(conn, id_type: str, id_number: str, old_name: str, new_name: str, old_hash: str) -> str:
+    """Why the existing account may be replaced, or AlreadyRegistered (with what would help)."""
+    if old_hash == RESET_MARK:
+        return "reset_by_administrator"
+    held = names_with_certificates(conn, id_type, id_number)
+    if rules.name_key(old_name) in held:
+        raise AlreadyRegistered(id_type=id_type, reason="account_has_certificates")
+    if rules.name_key(new_name) not in held:
+        raise AlreadyRegistered(id_type=id_type, reason="name_matches_no_certificate")
+    return "details_corrected"
+
+
+# --- Administrators: look at an account, reset it (disputes) ------------------------------
+
+def find_for_admin(store: Store, id_number: str, id_type: str | None = None) -> dict:
+    """One account by ID document (``admin account show``): NotFound, or ambiguous
+    (the same number under two ID types) as BadInput asking for --id-type."""
+    from certcli.errors import NotFound
+
+    number = (id_number or "").strip().upper()
+    if id_type:
+        number = rules.normalize_id_number(id_type, number) if id_type in rules.ID_TYPES else number
+        rows = store.all("SELECT * FROM accounts WHERE id_type = ? AND id_number = ?", (id_type, number))
+    else:
+        rows = store.all("SELECT * FROM accounts WHERE id_number = ?", (number,))
+    if not rows:
+        raise NotFound(what="account", value=rules.mask_id_number(number) if number else "")
+    if len(rows) > 1:
+        raise BadInput(field="--id-type", reason="ambiguous_id_number", known=sorted(r["id_type"] for r in rows))
+    return rows[0]
+
+
+def describe_for_admin(store: Store, row: dict, now: datetime) -> dict:
+    """What an administrator needs to settle a dispute about an account (the viewing is audited)."""
+    audit.record(store, now=now, actor="admin", action="account_viewed", subject=rules.mask_id_number(row["id_number"]),
+                 account_id=row["id"], id_type=row["id_type"])
+    held = names_with_certificates(store.conn, row["id_type"], row["id_number"])
+    certificates = store.all("SELECT certificate_no, name, qualification, status FROM certificates "
+                             "WHERE id_type = ? AND id_number = ? AND kind != 'membership' ORDER BY issued_on, "
+                             "certificate_no", (row["id_type"], row["id_number"]))
+    sessions = store.one("SELECT COUNT(*) AS n, MAX(last_seen_at) AS last FROM sessions WHERE account_id = ?",
+                         (row["id"],))
+    locked_until = parse_instant(row["locked_until"])
+    return {
+        "account_id": row["id"], "id_type": row["id_type"],
+        "id_number_masked": rules.mask_id_number(row["id_number"]), "name": row["name"],
+        "registered_at": row["created_at"], "reset": row["password_hash"] == RESET_MARK,
+        "terms_version": row["terms_version"], "terms_accepted_at": row["terms_accepted_at"],
+        "locked_until": row["locked_until"] if locked_until is not None and now < locked_until else None,
+        "failed_logins": row["failed_logins"], "sessions": sessions["n"], "last_seen_at": sessions["last"],
+        "matches_certificates": rules.name_key(row["name"]) in held,
+        "certificates": [{**c, "name_matches": rules.name_key(c["name"]) == rules.name_key(row["name"])}
+                         for c in certificates],
+    }
+
+
+def reset_for_admin(store: Store, row: dict, *, reason: str | None, now: datetime) -> dict:
+    """Free an account's ID document (``admin account reset``): its password stops working,
+    its sessions end, and the next registration with that document replaces it (whatever
+    name it gives; the certificates it then sees are those of the name it registers)."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE accounts SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
+                     (RESET_MARK, row["id"]))
+        ended = conn.execute("DELETE FROM sessions WHERE account_id = ?", (row["id"],)).rowcount
+        audit.append(conn, now=now, actor="admin", action="account_reset",
+                     subject=rules.mask_id_number(row["id_number"]), account_id=row["id"], id_type=row["id_type"],
+                     name=rules.mask_name(row["name"]), reason=reason or None)
+    return {"account_id": row["id"], "id_type": row["id_type"],
+            "id_number_masked": rules.mask_id_number(row["id_number"]), "name": row["name"], "reset": True,
+            "sessions_ended": max(ended, 0)}
 
 
 def _find_account(store: Store, id_type: str | None, id_number: str) -> dict | None:
@@ -114,7 +229,7 @@ def _find_account(store: Store, id_type: str | None, id_number: str) -> dict | N
     return rows[0] if len(rows) == 1 else None
 
 
-def login(store: Store, home: Path, *, id_number: str, password: str, now: datetime,
+def login(store: Store, home: Path | TokenSession, *, id_number: str, password: str, now: datetime,
           id_type: str | None = None) -> Account:
     """Check the password (with lockout) and open a session stored in the home."""
     with store.transaction() as conn:
@@ -144,7 +259,7 @@ def login(store: Store, home: Path, *, id_number: str, password: str, now: datet
             audit.append(conn, now=now, actor=f"holder:{row['id']}", action="login")
     if error is not None:  # raised after COMMIT so the failure count is kept
         raise error
-    write_private(session_file(home), json.dumps({"token": token}).encode())
+    _session(home).write(token)
     return Account.from_row(row)
 
 
@@ -152,16 +267,58 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _read_token(home: Path) -> str | None:
-    try:
-        return json.loads((session_file(home)).read_text())["token"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+# --- Where the session token is kept ----------------------------------------
+# ``home`` in login/logout/current_account is the home folder (the CLI: the token
+# in its session file, 0600) or a TokenSession (``certcli serve``: the bearer token
+# of one request).  The store keeps only the token's hash either way.
+
+class TokenSession:
+    """The session token of one HTTP request (``Authorization: Bearer``); login puts
+    the new token here for the response, logout clears it."""
+
+    def __init__(self, token: str | None = None):
+        self.token = token or None
+
+    def read(self) -> str | None:
+        return self.token
+
+    def write(self, token: str) -> None:
+        self.token = token
+
+    def clear(self) -> None:
+        self.token = None
 
 
-def logout(store: Store, home: Path) -> bool:
+class _HomeSession:
+    """The home's session file."""
+
+    def __init__(self, home: Path):
+        self.path = session_file(home)
+
+    def read(self) -> str | None:
+        try:
+            return json.loads(self.path.read_text())["token"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def write(self, token: str) -> None:
+        write_private(self.path, json.dumps({"token": token}).encode())
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _session(home: Path | TokenSession) -> TokenSession | _HomeSession:
+    return home if isinstance(home, TokenSession) else _HomeSession(home)
+
+
+def _read_token(home: Path | TokenSession) -> str | None:
+    return _session(home).read()
+
+
+def logout(store: Store, home: Path | TokenSession) -> bool:
     token = _read_token(home)
-    (session_file(home)).unlink(missing_ok=True)
+    _session(home).clear()
     if token is None:
         return False
     with store.transaction() as conn:
@@ -169,7 +326,7 @@ def logout(store: Store, home: Path) -> bool:
     return True
 
 
-def current_account(store: Store, home: Path, now: datetime) -> Account:
+def current_account(store: Store, home: Path | TokenSession, now: datetime) -> Account:
     """The logged-in holder; the session expires after 8 idle hours."""
     token = _read_token(home)
     if token is None:

@@ -18,11 +18,24 @@ ASSOCIATION_QUALIFICATIONS = {
     "拍卖师": "AUC", "税务师": "TAX", "银行业专业人员职业资格": "BNK", "证券期货基金业从业人员资格": "SEC",
     "注册会计师": "CPA", "资产评估师": "VAL", "演出经纪人员资格": "PER",
 }
+# Membership certificates (seed 003).  Their code is the one qualification_code() always gave
+# them (from the name's hash): documents signed before it was listed here keep verifying.
+MEMBER_QUALIFICATIONS = {"注册会计师非执业会员": "QABAAB"}
 LEVEL_CODES = {"初级": "J", "中级": "M", "高级": "S", "一级": "1", "二级": "2", "三级": "3"}
 
 
 def qualification_code(qualification: str) -> str:
-    code = MINISTRY_QUALIFICATIONS.get(qualification) or ASSOCIATION_QUALIFICATIONS.get(qualification)
+    code = MINISTRY_QUALIFICATIONS.get(qualification) or ASSOCIATION_QUALIFICATIONS.get(qualification) \
+        or MEMBER_QUALIFICATIONS.get(qualification)
     if code is None:  # an unknown name still gets a stable short code
         code = "Q" + hashlib.sha256(qualification.encode()).hexdigest()[:5].upper()
     return code
+
+
+def qualification_name(code: str) -> str | None:
+    """The name of a known qualification's code (the QR payload carries only the code)."""
+    for table in (MINISTRY_QUALIFICATIONS, ASSOCIATION_QUALIFICATIONS, MEMBER_QUALIFICATIONS):
+        for name, known in table.items():
+            if known == code:
+                return name
+    return None

@@ -7,7 +7,7 @@ import typer
 
 
 from certcli import i18n
-from certcli.commands._runtime import Runtime, default_home, report_error, set_runtime
+from certcli.commands._runtime import Runtime, default_home, flush_stdout, report_error, set_runtime, write_stdout
 from certcli.errors import ExitStatus
 
 app = typer.Typer(
@@ -21,7 +21,15 @@ app = typer.Typer(
 )
 
 GLOBAL_FLAGS = ("--json", "--traceback")
-GLOBAL_OPTIONS = ("--home", "--lang")
+GLOBAL_OPTIONS = ("--home", "--lang", "--server", "--ca-bundle")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from certcli import __version__
+
+        write_stdout(f"certcli {__version__}\n")
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -32,27 +40,47 @@ def root(
     lang: Annotated[Optional[str], typer.Option("--lang", help="zh or en (default from the locale).")] = None,
     show_traceback: Annotated[bool, typer.Option("--traceback", help="On an internal error (exit 70) print the "
                                                  "traceback on stderr (also CERTCLI_DEBUG=1).")] = False,
+    server: Annotated[Optional[str], typer.Option("--server", help="Remote mode: run the holder, member, paper "
+                                                  "and verify commands against this `certcli serve` URL. "
+                                                  "Default: $CERTCLI_SERVER.")] = None,
+    ca_bundle: Annotated[Optional[Path], typer.Option("--ca-bundle", help="PEM file of the private CA that signed "
+                                                      "the server's TLS certificate. Default: $CERTCLI_CA_BUNDLE.")]
+    = None,
+    _version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                           callback=_print_version)] = False,
 ) -> None:
+    import os
+
     set_runtime(Runtime(home=home or default_home(), json=json_output, lang=lang or i18n.default_lang(),
                         traceback=show_traceback))
     if lang is not None and lang not in i18n.LANGS:
         report_error("usage_error", f"--lang must be zh or en, not {lang!r}", ExitStatus.USAGE)
+    server = server if server is not None else os.environ.get("CERTCLI_SERVER")
+    if server:
+        from certcli.commands._runtime import rt, server_url
+
+        rt().server = server_url(server)
+        bundle = ca_bundle or os.environ.get("CERTCLI_CA_BUNDLE")
+        rt().ca_bundle = Path(bundle) if bundle else None
 
 
 def _register_commands() -> None:
-    from certcli.commands import account, admin, certificates, demo, member, paper, scope, verify
+    from certcli.commands import account, admin, certificates, demo, member, paper, scope, serve, verify
 
-    for module in (account, certificates, verify, demo, member, paper, scope):
+    for module in (account, certificates, verify, demo, member, paper, scope, serve):
         module.register(app)
     admin.register_groups()
     app.add_typer(admin.app, name="admin")
+    from certcli.commands._help import decorate
+
+    decorate(app)   # Chinese terms, one-line summaries, examples (issue 14)
 
 
 _register_commands()
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:
-    """Let --json, --home and --lang stand anywhere, as scripts write them."""
+    """Let --json, --home, --lang, --server and --ca-bundle stand anywhere, as scripts write them."""
     front, rest, i = [], [], 0
     while i < len(argv):
         arg = argv[i]
@@ -73,6 +101,16 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 
 
 def main(argv: Optional[list[str]] = None) -> None:
+    """The ``certcli`` program.  Standard output is flushed here, before the interpreter
+    exits, so a reader that stopped early (``certcli verify X | head -1``) never changes
+    the exit status (see ``_runtime.stdout_gone``)."""
+    try:
+        _main(argv)
+    finally:
+        flush_stdout()
+
+
+def _main(argv: Optional[list[str]] = None) -> None:
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     if "--json" not in args:
         app(args=args, prog_name="certcli")
@@ -84,8 +122,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     except usage_error as error:
         import json
 
-        sys.stdout.write(json.dumps({"error": {"code": "usage_error", "message": error.format_message()}},
-                                    ensure_ascii=False) + "\n")
+        write_stdout(json.dumps({"error": {"code": "usage_error", "message": error.format_message()}},
+                                ensure_ascii=False) + "\n")
         sys.exit(error.exit_code)
     except typer.Abort:
         sys.exit(1)

@@ -20,6 +20,12 @@ def parse_instant(text: str) -> datetime:
     return value.replace(tzinfo=CST) if value.tzinfo is None else value
 
 
+def overridden(environ=os.environ) -> bool:
+    """True when ``CERTCLI_NOW`` replaces the real clock (an empty value does not):
+    ``verify`` says so, since a moved clock can make an expired annotation look valid."""
+    return bool(environ.get("CERTCLI_NOW"))
+
+
 def now(environ=os.environ) -> datetime:
     override = environ.get("CERTCLI_NOW")
     if override:

@@ -113,6 +113,42 @@ def _rebuild(cls: type[CertcliError], args: tuple, state: dict) -> CertcliError:
     return error
 
 
+def error_document(code: str, message: str, data: dict | None = None) -> dict:
+    """The JSON error document, as ``--json`` prints it and ``certcli serve`` answers it:
+    ``{"error": {"code", "message", "data"}}``; ``data`` leaves out empty fields and file
+    paths (which are the machine's, not the user's business), and is absent when empty."""
+    error: dict = {"code": code, "message": message}
+    public = {k: v for k, v in (data or {}).items() if k != "path" and v is not None}
+    if public:
+        error["data"] = public
+    return {"error": error}
+
+
+def by_code(code: str) -> type[CertcliError] | None:
+    """The error class with this stable code (the remote client re-raises the server's errors)."""
+    todo, found = [CertcliError], {}
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        found.setdefault(cls.__dict__.get("code", ""), cls)
+    return found.get(code) if code else None
+
+
+def rebuild(code: str, data: dict | None) -> CertcliError | None:
+    """The typed error an error document describes (fields it left out take their defaults,
+    or None), so its message and exit code are those of the error the server raised."""
+    cls = by_code(code)
+    if cls is None or cls is CertcliError:
+        return None
+    data = data if isinstance(data, dict) else {}
+    state = {name: data.get(name, cls.defaults.get(name)) for name in cls.fields}
+    error = cls.__new__(cls)
+    Exception.__init__(error, f"{code}: {state}" if state else code)
+    error.data = state
+    error.__dict__.update(state)
+    return error
+
+
 def describe(error: BaseException, lang: str = "en") -> str:
     """One line for a log or a stored failure reason: ``code: message`` for our errors,
     ``ExceptionType: text`` for anything else."""
@@ -212,15 +248,25 @@ class MemberLoginRequired(CertcliError):
 # --- Refused by a rule (exit 4) ------------------------------------------------------------
 
 class AlreadyRegistered(CertcliError):
+    """``reason`` says why registering again does not replace the account: it sees
+    certificates (account_has_certificates), or the new name matches none either
+    (name_matches_no_certificate); None for a plain second registration."""
+
     code = "already_registered"
     exit_code = ExitStatus.RULE
     id_type: str
+    reason: str | None = None
 
 
 class CertificateRevoked(CertcliError):
+    """``what`` is ``revocation`` when an administrator revokes it again (its own message:
+    already revoked, nothing changed); ``revoked_at`` says since when, if known."""
+
     code = "certificate_revoked"
     exit_code = ExitStatus.RULE
     certificate_no: str
+    what: str | None = None
+    revoked_at: Any = None
 
 
 class ValidityOutOfRange(CertcliError):
@@ -239,9 +285,14 @@ class UnknownScenario(CertcliError):
 
 
 class AnnotationPending(CertcliError):
+    """``what`` is ``application`` when the holder applies again while a request is still
+    being generated (its own message: download that one when it completes)."""
+
     code = "annotation_pending"
     exit_code = ExitStatus.RULE
     certificate_no: str
+    what: str | None = None
+    annotation_no: str | None = None
 
 
 class AnnotationRequired(CertcliError):
@@ -254,7 +305,8 @@ class AnnotationExpired(CertcliError):
     code = "annotation_expired"
     exit_code = ExitStatus.RULE
     certificate_no: str
-    valid_until: str
+    valid_until: str                    # the exclusive end, ISO 8601
+    valid_through: object = None        # its last usable day (a date; ISO in JSON), as the message says it
 
 
 class AnnotationNotNeeded(CertcliError):
@@ -384,6 +436,14 @@ class PaperRequestState(CertcliError):
     method: str
 
 
+class RateLimited(CertcliError):
+    """Too many requests from one client address (``certcli serve``: HTTP 429 with Retry-After)."""
+
+    code = "rate_limited"
+    exit_code = ExitStatus.RULE
+    retry_after: int  # seconds
+
+
 # --- Not found (exit 5) --------------------------------------------------------------------
 
 class NotFound(CertcliError):
@@ -439,6 +499,7 @@ class BadPhoto(CertcliError):
     exit_code = ExitStatus.BAD_INPUT
     reason: str
     detail: Any = None
+    path: Any = None  # the photo file the user named, if it was one
 
 
 class FileError(CertcliError):
@@ -449,6 +510,27 @@ class FileError(CertcliError):
     exit_code = ExitStatus.BAD_INPUT
     reason: str
     path: Any = None  # None when the system did not say which file
+
+
+class BadTrustBundle(CertcliError):
+    """A trust bundle (``verify --trust``) refused: not signed by its root, edited after
+    signing, or not a certcli bundle at all.  ``reason`` is a code with words in the
+    catalog (``why.bundle_*``); ``detail`` says where (a line, a key id), when known."""
+
+    code = "bad_trust_bundle"
+    exit_code = ExitStatus.BAD_INPUT
+    reason: str
+    detail: Any = None
+
+
+class BundleTooLarge(CertcliError):
+    """``admin trust`` would write a bundle larger than verifiers accept (1 MiB)."""
+
+    code = "bundle_too_large"
+    exit_code = ExitStatus.BAD_INPUT
+    size: int
+    limit: int
+    revoked: int
 
 
 # --- Store or key problem (exit 7) ---------------------------------------------------------
@@ -466,6 +548,15 @@ class StoreMissing(CertcliError):
     path: str
 
 
+class LookupNeedsStore(CertcliError):
+    """``verify --number --name`` where there is no certificate store: the lookup asks the
+    issuer's records, which a trust bundle does not hold (``--server``, or the store's home)."""
+
+    code = "lookup_needs_store"
+    exit_code = ExitStatus.STORE
+    path: str  # the home that has no store
+
+
 class StoreUnwritable(CertcliError):
     code = "store_unwritable"
     exit_code = ExitStatus.STORE
@@ -478,6 +569,46 @@ class KeyProblem(CertcliError):
     exit_code = ExitStatus.STORE
     reason: str
     path: Any = None  # the key file or folder concerned, when there is one
+
+
+class RootExpired(CertcliError):
+    """The issuer root certificate has ended, or ends too soon to certify a seal key that
+    may sign (``rules.SIGNING_MARGIN``): ``admin process`` signs nothing."""
+
+    code = "root_expired"
+    exit_code = ExitStatus.STORE
+    not_after: Any   # datetime: the root certificate's end
+    margin_days: int  # how long a seal certificate must still run to sign
+
+
+# --- The server could not be reached or failed (exit 8, remote mode) ------------------------
+
+class ServerUnreachable(CertcliError):
+    """Connection refused, timed out, name not resolved, TLS handshake refused."""
+
+    code = "server_unreachable"
+    exit_code = ExitStatus.SERVER
+    server: str
+    reason: str
+
+
+class ServerError(CertcliError):
+    """The server answered 5xx, or with something that is not a certcli answer."""
+
+    code = "server_error"
+    exit_code = ExitStatus.SERVER
+    server: str
+    status: Any = None  # the HTTP status
+    detail: Any = None  # the server's error code, or what was wrong with its answer
+
+
+class ServeFailed(CertcliError):
+    """``certcli serve`` could not start (the address is taken, TLS files unusable, ...):
+    the log line before says why."""
+
+    code = "serve_failed"
+    exit_code = ExitStatus.SERVER
+    address: str
 
 
 # --- A bug (exit 70) ---------------------------------------------------------------------

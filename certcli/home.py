@@ -16,6 +16,7 @@ from pathlib import Path
 STORE_FILENAME = "certcli.db"      # the embedded SQLite store
 KEYS_DIRNAME = "keys"              # root and seal keys, encrypted, 0600
 SESSION_FILENAME = "session.json"  # the login session token, 0600
+TRUST_FILENAME = "trust.pem"       # the latest signed trust bundle (`admin trust`), its ledgers beside it
 
 
 def store_file(home: Path) -> Path:
@@ -28,6 +29,12 @@ def keys_dir(home: Path) -> Path:
 
 def session_file(home: Path) -> Path:
     return Path(home) / SESSION_FILENAME
+
+
+def trust_file(home: Path) -> Path:
+    """The latest trust bundle ``admin trust`` signed, kept for ``certcli serve`` (which never
+    holds the passphrase) to publish; its closed keys' ledgers are in ``trust.ledgers/`` beside it."""
+    return Path(home) / TRUST_FILENAME
 
 
 def has_store(home: Path) -> bool:

@@ -15,6 +15,7 @@ from typing import Iterable
 
 from certcli.errors import (
     AccountLocked,
+    BadInput,
     InvalidIdNumber,
     QuotaExceeded,
     ValidityOutOfRange,
@@ -65,6 +66,13 @@ def valid_until(applied_day: date, days: int) -> datetime:
 
 def last_usable_day(applied_day: date, days: int) -> date:
     return applied_day + timedelta(days=days - 1)
+
+
+def valid_through(valid_until: datetime) -> date:
+    """The last calendar day (CST) on which an annotation valid until ``valid_until``
+    (exclusive) is usable, inclusive: what a person reads as "有效期至 …" (R2).
+    The start of D+N gives D+N-1; an end inside a day gives that day."""
+    return cst_day(valid_until - timedelta(microseconds=1))
 
 
 @dataclass(frozen=True)
@@ -217,6 +225,53 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1) if name else name
 
 
+# --- Names (R10: register with the details under which the certificate was obtained) ---
+# Rosters hold names of every kind: Chinese (王小明, 吉𠮷), minority and foreign names with a
+# middle dot (阿依古丽·买买提), Latin names with spaces (John Smith, O'Neil).  A name is
+# stored as normalize_name gives it; two names are the same name when their name_key is.
+
+MAX_NAME_LENGTH = 200  # what a roster field may hold
+# the middle dot as different keyboards and input methods type it
+_MIDDLE_DOTS = str.maketrans(dict.fromkeys("・･•‧∙⋅．", "·"))
+_AROUND_DOT = re.compile(r"\s*·\s*")
+_BETWEEN_HAN = re.compile(r"(?<=[\u3400-\u9fff\U00020000-\U0003134f]) (?=[\u3400-\u9fff\U00020000-\U0003134f])")
+
+
+def normalize_name(name: str) -> str:
+    """A name as the roster stores it: Unicode NFC, runs of white space (full-width
+    ones too) as one space, none at either end."""
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFC", name or "").split())
+
+
+def name_key(name: str) -> str:
+    """What two names must share to be the same name: :func:`normalize_name`, full-width
+    letters as plain ones (NFKC), one middle dot for its look-alikes, no space around a
+    middle dot or between two Chinese characters, and Latin letters without case."""
+    import unicodedata
+
+    key = unicodedata.normalize("NFKC", normalize_name(name)).translate(_MIDDLE_DOTS)
+    key = _BETWEEN_HAN.sub("", _AROUND_DOT.sub("·", " ".join(key.split())))
+    return key.casefold()
+
+
+def check_name(name: str) -> str:
+    """A name a holder may register with (any the roster accepts): at most 200 characters
+    once normalised, at least one letter, no control characters.  Returns it normalised."""
+    import unicodedata
+
+    normal = normalize_name(name)
+    if not normal:
+        raise BadInput(field="--name", reason="required")
+    if len(normal) > MAX_NAME_LENGTH:
+        raise BadInput(field="--name", reason="too_long", value=normal[:20] + "…")
+    if any(unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") for c in normal) or \
+            not any(unicodedata.category(c).startswith("L") for c in normal):
+        raise BadInput(field="--name", reason="invalid_name", value=normal[:MAX_NAME_LENGTH])
+    return normal
+
+
 # --- Accounts --------------------------------------------------------------
 
 def check_not_locked(locked_until: datetime | None, now: datetime) -> None:
@@ -234,3 +289,87 @@ def after_failed_login(failed_count: int, now: datetime) -> tuple[int, datetime 
 
 def session_expired(last_seen_at: datetime, now: datetime) -> bool:
     return now - last_seen_at >= SESSION_IDLE_LIMIT
+
+
+# --- Public oracles: the cost of a guess (issue 12) ---------------------------
+# ``member status`` (no login) and ``verify --number --name`` answer whether some
+# details match a record.  Each miss counts against every key the guess names
+# (a name, an ID number, a certificate number); a key with MAX_MISSED_GUESSES
+# misses inside GUESS_WINDOW refuses every further guess, hit or miss, for
+# GUESS_LOCKOUT, doubled at each new lockout (strike) up to MAX_GUESS_LOCKOUT.
+# Strikes are forgotten after GUESS_MEMORY without a miss once the last lockout ended.
+
+MAX_MISSED_GUESSES = MAX_FAILED_LOGINS
+GUESS_WINDOW = timedelta(minutes=15)
+GUESS_LOCKOUT = LOCKOUT
+MAX_GUESS_LOCKOUT = timedelta(hours=24)
+GUESS_MEMORY = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class GuessState:
+    """The misses recorded against one key."""
+
+    misses: int = 0                        # inside the current window
+    window_start: datetime | None = None   # the first miss of the current window
+    locked_until: datetime | None = None   # the last lockout's end (kept after it passed)
+    strikes: int = 0                       # lockouts so far (the next one lasts twice as long)
+    last_miss_at: datetime | None = None
+
+
+def guess_locked_until(state: GuessState, now: datetime) -> datetime | None:
+    """The end of the lockout in force at ``now``, or None."""
+    return state.locked_until if state.locked_until is not None and now < state.locked_until else None
+
+
+def guess_lockout(strikes: int) -> timedelta:
+    """How long the ``strikes``-th lockout lasts: 15 min, 30 min, 1 h, … at most 24 h."""
+    return min(GUESS_LOCKOUT * 2 ** min(max(strikes - 1, 0), 16), MAX_GUESS_LOCKOUT)
+
+
+def after_missed_guess(state: GuessState, now: datetime) -> GuessState:
+    """The key's state after one more miss at ``now`` (only counted when not locked)."""
+    quiet_since = max((t for t in (state.locked_until, state.last_miss_at) if t is not None), default=None)
+    strikes = state.strikes if quiet_since is not None and now - quiet_since < GUESS_MEMORY else 0
+    in_window = state.window_start is not None and now - state.window_start < GUESS_WINDOW
+    misses, start = (state.misses, state.window_start) if in_window else (0, now)
+    misses += 1
+    if misses >= MAX_MISSED_GUESSES:
+        strikes += 1
+        return GuessState(0, None, now + guess_lockout(strikes), strikes, now)
+    return GuessState(misses, start, state.locked_until, strikes, now)
+
+
+# --- Seal and root certificates over their life (issue 12) --------------------
+# ``admin process`` signs only with a seal certificate in force now and for
+# SIGNING_MARGIN more: verifiers refuse a document once its seal certificate has
+# expired (certcli.verification.claims.seal_check), and an annotation is used for
+# up to MAX_ANNOTATION_DAYS, so a seal closer to its end is rotated first.
+# ``admin stats`` warns EXPIRY_WARNING ahead.
+
+SIGNING_MARGIN = timedelta(days=MAX_ANNOTATION_DAYS + 1)
+EXPIRY_WARNING = timedelta(days=180)
+
+
+def signing_problem(not_before: datetime, not_after: datetime, now: datetime) -> str | None:
+    """Why a certificate valid ``not_before`` … ``not_after`` may not sign at ``now``:
+    ``not_yet_valid`` (the clock is before its start), ``expiring`` (it has ended, or
+    ends within SIGNING_MARGIN), or None: it may."""
+    if now < not_before:
+        return "not_yet_valid"
+    if now + SIGNING_MARGIN > not_after:
+        return "expiring"
+    return None
+
+
+def usable_for_signing(not_before: datetime, not_after: datetime, now: datetime) -> bool:
+    """May a certificate valid ``not_before`` … ``not_after`` sign a document at ``now``?"""
+    return signing_problem(not_before, not_after, now) is None
+
+
+def expiry_warning(not_after: datetime, now: datetime) -> int | None:
+    """Whole days left (negative once expired) when a certificate ends within
+    EXPIRY_WARNING of ``now`` or has ended; None when it is further off."""
+    if not_after - now > EXPIRY_WARNING:
+        return None
+    return (not_after - now).days

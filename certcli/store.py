@@ -256,8 +256,59 @@ def _v3_members_regions(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX idx_paper_requests_status ON paper_requests (status, requested_at)")
 
 
+REGISTRY_READY_KEY = "issued_registry"   # meta: 'complete' once every stored document is in the registry
+
+
+def _v4_issued_documents(db: sqlite3.Connection) -> None:
+    """The issued-document registry (certcli.certificates.registry): one row per thing a
+    seal key signed for the issuer, a PDF (``digest`` = SHA-256 over its /ByteRange, the
+    CMS messageDigest) and its QR payload (SHA-256 of the payload's signed bytes).
+    Verification with the store accepts exactly these.  WITHOUT ROWID: the digest is the
+    key; ``idx_issued_documents_key`` walks one key's digests in order (its ledger)."""
+    db.execute("""
+        CREATE TABLE issued_documents (
+            digest TEXT PRIMARY KEY,
+            form TEXT NOT NULL CHECK (form IN ('pdf', 'qr')),
+            document_no TEXT,
+            certificate_no TEXT NOT NULL,
+            name TEXT NOT NULL,
+            qualification TEXT NOT NULL,
+            seal_id TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            signed_at TEXT NOT NULL,
+            document_sha256 TEXT
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX idx_issued_documents_key ON issued_documents (key_id, digest, signed_at)")
+    db.execute("CREATE INDEX idx_issued_documents_file ON issued_documents (document_sha256)")
+    # which qualifications each seal may sign (the trust bundle): an index seek per pair
+    db.execute("CREATE INDEX idx_certificates_seal ON certificates (seal_id, qualification)")
+    # a store with no document yet has nothing to backfill
+    db.execute("INSERT OR REPLACE INTO meta (key, value) SELECT ?, 'complete' WHERE NOT EXISTS "
+               "(SELECT 1 FROM documents)", (REGISTRY_READY_KEY,))
+
+
+def _v5_guess_limits(db: sqlite3.Connection) -> None:
+    """Misses of the public oracles (``member status``, ``verify --number --name``) per key
+    (certcli.oracles; the rule is certcli.rules.after_missed_guess).  A key is an HMAC of the
+    normalised name or number under ``meta.guess_key``, so guessed ID numbers are not kept."""
+    db.execute("""
+        CREATE TABLE guess_limits (
+            scope TEXT NOT NULL,
+            key_hash TEXT NOT NULL,
+            misses INTEGER NOT NULL DEFAULT 0,
+            window_start TEXT,
+            locked_until TEXT,
+            strikes INTEGER NOT NULL DEFAULT 0,
+            last_miss_at TEXT,
+            PRIMARY KEY (scope, key_hash)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX idx_guess_limits_last ON guess_limits (last_miss_at)")
+    db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('guess_key', ?)", (os.urandom(32).hex(),))
+
+
 # Forward migrations, in order; index + 1 is the schema version each produces.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2_audit, _v3_members_regions]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2_audit, _v3_members_regions,
+                                                          _v4_issued_documents, _v5_guess_limits]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -76,7 +76,7 @@ def test_quota_three_per_window_refusal_names_first_accepted_day(issued):
     refused = issued.holder("annotate", CERT, now=at("2026-05-29T23:59:59"))
     assert refused.code == 4 and refused.error_code == "quota_exceeded"
     assert refused.json["error"]["data"]["first_accepted_day"] == "2026-05-30"  # 2026-03-01 + 90
-    assert "2026-05-30" in refused.json["error"]["message"]
+    assert "30 May 2026" in refused.json["error"]["message"]   # the message says it in words
     assert issued.holder("annotate", CERT, now=at("2026-05-30T00:00:00")).code == 0
 
 

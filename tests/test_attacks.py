@@ -236,6 +236,34 @@ ATTACKS = {
                                  "bad_signature_container"),
     "contents_signature_value": (lambda g: _flip_signature_value(g), "signature", "signature_invalid"),
     "contents_embedded_root_altered": (lambda g: _alter_embedded_root(g), "signature", "bad_signature_container"),
+    # re-encodings of the genuine CMS that keep the signature cryptographically valid (issue 12):
+    # only the exact DER certcli writes, with a low-S ECDSA value, is ours
+    "cms_high_s": (lambda g: _reencode(g, _high_s), "signature", "non_canonical_signature"),
+    "cms_certificates_reordered": (lambda g: _reframe(g, _CERTIFICATES, _swap_children), "signature",
+                                   "non_canonical_signature"),
+    "cms_root_dropped": (lambda g: _reencode(g, _drop_root), "signature", "non_canonical_signature"),
+    "cms_certificate_added": (lambda g: _reencode(g, _duplicate_root), "signature", "non_canonical_signature"),
+    "cms_ber_outer_indefinite_length": (lambda g: _reframe(g, (), _indefinite), "signature",
+                                        "non_canonical_signature"),
+    "cms_ber_outer_long_length": (lambda g: _reframe(g, (), _long_form(3)), "signature", "non_canonical_signature"),
+    "cms_ber_outer_four_byte_length": (lambda g: _reframe(g, (), _long_form(4)), "signature",
+                                       "non_canonical_signature"),
+    "cms_ber_certificates_indefinite_length": (lambda g: _reframe(g, _CERTIFICATES, _indefinite), "signature",
+                                               "non_canonical_signature"),
+    "cms_ber_signer_infos_long_length": (lambda g: _reframe(g, _SIGNER_INFOS, _long_form(3)), "signature",
+                                         "non_canonical_signature"),
+    "cms_signature_algorithm_null_parameters": (lambda g: _reencode(g, _signature_algorithm("sha256_ecdsa", True)),
+                                                "signature", "non_canonical_signature"),
+    "cms_signature_algorithm_sha384_label": (lambda g: _reencode(g, _signature_algorithm("sha384_ecdsa")),
+                                             "signature", "non_canonical_signature"),
+    "cms_signature_algorithm_bare_ecdsa": (lambda g: _reencode(g, _signature_algorithm("ecdsa")), "signature",
+                                           "non_canonical_signature"),
+    "cms_digest_algorithms_without_null": (lambda g: _reframe(g, _DIGEST_ALGORITHMS, _sha256_without_null),
+                                           "signature", "non_canonical_signature"),
+    "cms_signed_data_version_changed": (lambda g: _reencode(g, _version("v3")), "signature",
+                                        "non_canonical_signature"),
+    "cms_signature_integer_not_minimal": (lambda g: _reencode(g, _padded_r), "signature",
+                                          "non_canonical_signature"),
     # trailing junk
     "trailing_junk": (lambda g: g + b"junk after the end\n", "coverage", "trailing_data"),
     "trailing_newline": (lambda g: g + b"\n", "coverage", "trailing_data"),
@@ -264,6 +292,151 @@ def _alter_embedded_root(data: bytes) -> bytes:
     position = start + len(root_hex) - 6
     digit = data[position:position + 1]
     return data[:position] + (b"1" if digit != b"1" else b"2") + data[position + 1:]
+
+
+# --- canonical CMS: re-encodings of a genuine signature ----------------------------------------
+# Nothing below changes a signed byte: the signature value still verifies (see
+# test_re_encoded_twins_still_verify_cryptographically), yet the file is not the one certcli wrote.
+
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+# child indexes from the top: ContentInfo -> [0] content -> SignedData -> field
+_DIGEST_ALGORITHMS, _CERTIFICATES, _SIGNER_INFOS = (1, 0, 1), (1, 0, 3), (1, 0, 4)
+
+
+def cms_of(data: bytes) -> bytes:
+    from certcli.documents.cms import cms_der
+
+    b, c = _gap(data)
+    return cms_der(bytes.fromhex(data[b + 1:c - 1].decode("ascii")))
+
+
+def with_cms(data: bytes, der: bytes) -> bytes:
+    """``data`` with another CMS in the same reserved /Contents (upper-case hex, zero padded)."""
+    b, c = _gap(data)
+    hexed = der.hex().upper().encode("ascii")
+    assert len(hexed) <= c - b - 2
+    return data[:b + 1] + hexed.ljust(c - b - 2, b"0") + data[c - 1:]
+
+
+def _reencode(data: bytes, change) -> bytes:
+    """Parse the CMS, let ``change`` edit the SignedData, write it back as DER."""
+    from asn1crypto import cms
+
+    info = cms.ContentInfo.load(cms_of(data))
+    change(info["content"])
+    return with_cms(data, info.dump(force=True))
+
+
+def _high_s(signed) -> None:
+    from asn1crypto import algos
+
+    signer = signed["signer_infos"][0]
+    value = algos.DSASignature.load(signer["signature"].native)
+    r, s = value["r"].native, value["s"].native
+    assert s <= P256_N // 2, "certcli signs low-S"
+    signer["signature"] = algos.DSASignature({"r": r, "s": P256_N - s}).dump()
+
+
+def _padded_r(signed) -> None:
+    """The same (r, s) with a redundant leading zero byte in r: BER, not DER."""
+    from asn1crypto import algos
+
+    signer = signed["signer_infos"][0]
+    value = algos.DSASignature.load(signer["signature"].native)
+    r = value["r"].contents
+    s = value["s"].dump()
+    body = bytes([0x02, len(r) + 1, 0]) + r + s
+    signer["signature"] = bytes([0x30, len(body)]) + body
+
+
+def _is_root(choice) -> bool:
+    return choice.chosen.subject == choice.chosen.issuer
+
+
+def _drop_root(signed) -> None:
+    signed["certificates"] = [c for c in signed["certificates"] if not _is_root(c)]
+
+
+def _duplicate_root(signed) -> None:
+    certificates = list(signed["certificates"])
+    signed["certificates"] = certificates + [c for c in certificates if _is_root(c)]
+
+
+def _signature_algorithm(name: str, null: bool = False):
+    def change(signed) -> None:
+        from asn1crypto import algos, core
+
+        value = {"algorithm": name, **({"parameters": core.Null()} if null else {})}
+        signed["signer_infos"][0]["signature_algorithm"] = algos.SignedDigestAlgorithm(value)
+    return change
+
+
+def _version(version: str):
+    def change(signed) -> None:
+        signed["version"] = version
+    return change
+
+
+def _tlv(data: bytes, at: int) -> tuple[int, int]:
+    """(header length, content length) of the BER value at ``at`` (one-byte tags, definite)."""
+    first = data[at + 1]
+    if first < 0x80:
+        return 2, first
+    count = first & 0x7F
+    return 2 + count, int.from_bytes(data[at + 2:at + 2 + count], "big")
+
+
+def _der_header(tag: int, length: int) -> bytes:
+    if length < 0x80:
+        return bytes([tag, length])
+    size = (length.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + length.to_bytes(size, "big")
+
+
+def _rewrite(der: bytes, path: tuple, how) -> bytes:
+    """``der`` with the value at ``path`` re-framed by ``how(tag, content)``; every
+    enclosing length is recomputed (minimal), so only that one value changes."""
+    header, length = _tlv(der, 0)
+    content = der[header:header + length]
+    if not path:
+        return how(der[0], content)
+    children, at = [], 0
+    while at < len(content):
+        h, n = _tlv(content, at)
+        children.append(content[at:at + h + n])
+        at += h + n
+    children[path[0]] = _rewrite(children[path[0]], path[1:], how)
+    body = b"".join(children)
+    return _der_header(der[0], len(body)) + body
+
+
+def _reframe(data: bytes, path: tuple, how) -> bytes:
+    return with_cms(data, _rewrite(cms_of(data), path, how))
+
+
+def _indefinite(tag: int, content: bytes) -> bytes:
+    return bytes([tag, 0x80]) + content + b"\0\0"
+
+
+def _long_form(size: int):
+    """A length in ``size`` bytes, more than DER's minimum."""
+    def how(tag: int, content: bytes) -> bytes:
+        assert len(content).bit_length() <= 8 * (size - 1)
+        return bytes([tag, 0x80 | size]) + len(content).to_bytes(size, "big") + content
+    return how
+
+
+def _swap_children(tag: int, content: bytes) -> bytes:
+    h, n = _tlv(content, 0)
+    first, rest = content[:h + n], content[h + n:]
+    assert rest and _tlv(rest, 0)[0] + _tlv(rest, 0)[1] == len(rest), "two certificates"
+    return _der_header(tag, len(content)) + rest + first
+
+
+def _sha256_without_null(tag: int, content: bytes) -> bytes:
+    body = bytes.fromhex("300b0609608648016503040201")    # SHA-256, parameters absent (also valid)
+    assert content == bytes.fromhex("300d06096086480165030402010500")
+    return _der_header(tag, len(body)) + body
 
 
 ROOT_PEM: list = []
@@ -406,23 +579,19 @@ def test_attack_corpus_names_every_shape_in_the_issue():
 
 def test_our_key_on_an_approval_signature_is_not_a_certification(genuine, tmp_path):
     """Re-signing the unsigned first revision with our own seal key, but as an
-    approval signature (no DocMDP certification), is not a certcli document."""
-    from asn1crypto import keys as asn1_keys
-    from cryptography.hazmat.primitives import serialization
+    approval signature (no DocMDP certification), is not a certcli document.
+    (Signed by certcli's own signer, so the CMS is canonical, low-S included: the
+    certification check is what refuses it.)"""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     from conftest import PASSPHRASE
 
     from certcli.pki.keys import IssuerKeys
-    from certcli.documents.signing import FIELD_NAME, _asn1_cert
+    from certcli.documents.signing import FIELD_NAME, PdfSealSigner
 
     seal = IssuerKeys(genuine.cli.home / "keys").load_seal("ministry", PASSPHRASE.encode())
-    key = asn1_keys.PrivateKeyInfo.load(seal.private_key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    signer = signers.SimpleSigner(signing_cert=_asn1_cert(seal.certificate), signing_key=key,
-                                  cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(seal.chain[0])]))
+    signer = PdfSealSigner(seal)._signer
     original = genuine.pdf.read_bytes()
     unsigned = original[:original.index(b"%%EOF") + 6]                  # the rendered page, before signing
     meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha256",
@@ -453,3 +622,149 @@ def test_genuine_documents_pass_pyhankos_own_validator_in_process(genuine):
         assert result["coverage"] == "ENTIRE_FILE" and result["certification"] and result["docmdp"] == "NO_CHANGES"
         assert result["signature_count"] == 1
     context.close()
+
+
+CANONICAL_ATTACKS = sorted(name for name, (_, _, reason) in ATTACKS.items() if reason == "non_canonical_signature")
+
+
+def test_re_encoded_twins_still_verify_cryptographically(genuine):
+    """Why the canonical check exists: these twins of a genuine file are accepted by
+    pyHanko's validator (intact, signature valid, trusted), and were VALID for certcli
+    before it compared the CMS with the exact DER it writes."""
+    from certcli.documents.signing import validate_with_pyhanko
+
+    context = genuine.context()
+    now = genuine_now(genuine)
+    original = genuine.pdf.read_bytes()
+    for name in ("cms_high_s", "cms_root_dropped", "cms_certificate_added", "cms_certificates_reordered",
+                 "cms_signature_algorithm_null_parameters", "cms_ber_signer_infos_long_length"):
+        twin = ATTACKS[name][0](original)
+        result = validate_with_pyhanko(twin, context.root, now)
+        assert result["intact"] and result["valid"] and result["trusted"], (name, result)
+    context.close()
+
+
+def test_re_encoded_genuine_file_is_not_valid_at_home_nor_offline(genuine, tmp_path):
+    """Not NOT VALID at home (whole-file hash) and VALID offline: the same everywhere."""
+    for pdf in (genuine.pdf, genuine.exempt):
+        twin = tmp_path / f"twin-{pdf.name}"
+        twin.write_bytes(ATTACKS["cms_high_s"][0](pdf.read_bytes()))
+        for args, home in (((), None), (("--trust", genuine.bundle), tmp_path / "empty")):
+            result = genuine.verify(twin, *args, home=home)
+            assert result.code == 1, result.out + result.err
+            assert result.json["reason"] == "non_canonical_signature", result.json
+
+
+def test_canonical_corpus_covers_every_re_encoding_in_the_issue():
+    for shape in ("cms_high_s", "cms_certificates_reordered", "cms_root_dropped", "cms_ber_",
+                  "cms_signature_algorithm_null_parameters", "cms_signature_algorithm_sha384_label"):
+        assert any(name.startswith(shape) for name in CANONICAL_ATTACKS), shape
+
+
+# --- issue 12: a stolen seal key, backdated; a seal on another's qualification ---------------------
+# (tests/test_trust_bundle.py builds the issuer home with a fixed clock; the thief copies it whole)
+
+def _forge_with_a_copy(issuer, name: str):
+    """A thief with a copy of the issuer's home (keys and passphrase) signs, with its clock
+    set before the compromise date the issuer will give: a new annotation document of a real
+    certificate, a new exempt copy of the real exempt certificate, and an exempt certificate
+    the issuer never issued (exempt documents have no window at all)."""
+    import sqlite3
+
+    from conftest import HOLDER_ID, cert_row, write_roster
+    from test_trust_bundle import CERT_NO, EXEMPT_NO
+
+    thief = issuer.copy(name)                                       # signs at T1, before COMPROMISED
+    with sqlite3.connect(thief.home / "certcli.db") as db:          # the copy is the thief's to edit
+        db.execute("DELETE FROM annotations WHERE kind = 'exempt_copy'")
+    fake = write_roster(issuer.base / "fake.csv", [cert_row(no=FAKE_EXEMPT_NO, seal="association", level="",
+                                                            issuer="中国注册税务师协会", qualification="税务师",
+                                                            issued_on="2019-06-20")])
+    assert thief("admin", "issue", fake).code == 0
+    assert thief("login", "--id-number", HOLDER_ID).code == 0
+    assert thief("renew", CERT_NO, "--days", "90").code == 0
+    for number in (EXEMPT_NO, FAKE_EXEMPT_NO):
+        assert thief("download", number, "-o", issuer.base / "queue.pdf").code == 4
+    processed = thief("admin", "process")
+    assert processed.code == 0 and processed.json["completed"] == 3, processed.out
+    forged = {number: issuer.base / f"{name}-{number}.pdf" for number in (CERT_NO, EXEMPT_NO, FAKE_EXEMPT_NO)}
+    for number, path in forged.items():
+        assert thief("download", number, "-o", path).code == 0
+        assert thief("verify", path).code == 0                     # VALID in the thief's copy
+    return forged
+
+
+FAKE_EXEMPT_NO = "2019TAX310100777"
+
+
+def test_stolen_key_backdated_forgery_is_not_valid_online_or_offline(tmp_path):
+    from test_trust_bundle import CERT_NO, COMPROMISED, EXEMPT_NO, T2, Issuer, checks, payload
+
+    issuer = Issuer(tmp_path / "issuer")
+    forged = _forge_with_a_copy(issuer, "thief")
+    # The issuer learns of the theft and retires both seal keys the copy held, giving a compromise
+    # instant LATER than the forgeries' claimed signing time.
+    for seal_id in ("ministry", issuer.seal_id_of(EXEMPT_NO)):
+        retired = issuer.cli("admin", "retire-seal", issuer.key_id(seal_id), "--compromised-at", COMPROMISED, now=T2)
+        assert retired.code == 0, retired.out
+        assert retired.json["ledger"]["count"] == 2 and retired.json["requeued"]["annotations"] == []
+    human = issuer.cli("admin", "retire-seal", retired.json["key_id"], "--compromised-at", COMPROMISED, now=T2,
+                       json_mode=False)
+    assert "whatever signing time it claims" in human.out
+    bundle = issuer.trust("after.pem", now=T2)
+    forgeries = [(forged[CERT_NO],), ("--qr", payload(forged[CERT_NO])), (forged[EXEMPT_NO],),
+                 (forged[FAKE_EXEMPT_NO],), ("--qr", payload(forged[FAKE_EXEMPT_NO]))]
+    for args in forgeries:
+        online = issuer.verify(*args, now=T2)
+        offline = issuer.offline(*args, bundle=bundle, now=T2)
+        for result, reason in ((online, "not_issued"), (offline, "not_in_ledger")):
+            assert result.code == 1, (args, result.out)
+            assert result.json["reason"] == "seal_compromised", result.json
+            assert checks(result)["issued"]["reason"] == reason
+    # The re-signed exempt copy's QR payload says, byte for byte, what the issuer signed (an exempt
+    # payload carries no time): the same signed bytes, the same registry entry, a true statement.
+    assert payload(forged[EXEMPT_NO]) != payload(issuer.exempt)
+    from certcli.documents.qrpayload import signed_digest
+
+    assert signed_digest(payload(forged[EXEMPT_NO])) == signed_digest(payload(issuer.exempt))
+    # the genuine documents those keys signed before the compromise stay valid, online and offline
+    for document in (issuer.pdf, issuer.exempt):
+        for args in ((document,), ("--qr", payload(document))):
+            assert issuer.verify(*args, now=T2).code == 0, document
+            offline = issuer.offline(*args, bundle=bundle, now=T2)
+            assert offline.code == 0, offline.out
+            assert checks(offline)["issued"]["reason"] == "in_ledger"
+    # a compromise date even later (a month after the theft) changes nothing
+    later = "2026-04-01T00:00:00+08:00"
+    assert issuer.cli("admin", "retire-seal", retired.json["key_id"], "--compromised-at", later, now=T2).code == 0
+    bundle = issuer.trust("later.pem", now=T2)
+    for args in forgeries[3:]:
+        assert issuer.offline(*args, bundle=bundle, now=T2).code == 1
+        assert issuer.verify(*args, now=T2).code == 1
+
+
+def test_a_seal_on_a_qualification_it_may_not_sign_is_not_valid(tmp_path):
+    """The tax association's key signs a ministry qualification (造价工程师), in a copy of
+    the issuer's home where the certificate was switched to that seal."""
+    import sqlite3
+
+    from conftest import HOLDER_ID
+    from test_trust_bundle import CERT_NO, EXEMPT_NO, T1, Issuer, checks, payload
+
+    issuer = Issuer(tmp_path / "issuer")
+    tax_seal = issuer.seal_id_of(EXEMPT_NO)
+    thief = issuer.copy("thief")
+    with sqlite3.connect(thief.home / "certcli.db") as db:
+        db.execute("UPDATE certificates SET seal = 'association', seal_id = ?, issuer = '中国注册税务师协会' "
+                   "WHERE certificate_no = ?", (tax_seal, CERT_NO))
+    assert thief("login", "--id-number", HOLDER_ID).code == 0
+    assert thief("renew", CERT_NO, "--days", "60").code == 0
+    assert thief("admin", "process").json["completed"] == 1
+    wrong = tmp_path / "wrong-seal.pdf"
+    assert thief("download", CERT_NO, "-o", wrong).code == 0
+    assert thief("verify", wrong).json["facts"]["key_id"] == issuer.key_id(tax_seal)
+    for args in ((wrong,), ("--qr", payload(wrong))):
+        for result in (issuer.verify(*args, now=T1), issuer.offline(*args, now=T1)):
+            assert result.code == 1, result.out
+            assert result.json["reason"] == "seal_not_for_qualification", result.json
+            assert checks(result)["seal_key"]["detail"].endswith(": CST")

@@ -137,9 +137,9 @@ def crash_imports(tmp_path, rows, kills, seed):
     for done in range(kills):
         before = count(crashed, STORED)
         remaining = rows - before
-        if remaining < 3 * BATCH_SIZE:              # keep a batch or two between the target and the end
-            break
-        allowance = max(1, (remaining - 2 * BATCH_SIZE) // (kills - done + 1))
+        if remaining < 4 * BATCH_SIZE:              # keep batches between the target and the end, so
+            break                                   # a late kill still finds rows left to store
+        allowance = max(1, (remaining - 3 * BATCH_SIZE) // (kills - done + 1))
         target = before + rng.randint(1, allowance)
         process = start(crashed, "admin", "issue", roster)
         alive, after = kill_mid_work(process, crashed, STORED, target)

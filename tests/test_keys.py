@@ -15,14 +15,21 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from certcli.errors import BadInput, KeyProblem, NotFound, WrongPassphrase
+from certcli.errors import BadInput, BadTrustBundle, KeyProblem, NotFound, WrongPassphrase
 from certcli.pki.keys import (
     MINISTRY_SEAL_NAME,
     IssuerKeys,
     key_id_of,
     quiet_subject,
 )
-from certcli.pki.trust_bundle import issuer_bundle_pem, parse_trust_bundle
+from certcli.pki.trust_bundle import parse_trust_bundle
+
+
+def issuer_bundle_pem(keys: IssuerKeys, passphrase: bytes | None = None) -> str:
+    """The signed bundle of a keys folder alone (no store: no certificates, no revocations)."""
+    from certcli.certificates.trust import publish
+
+    return publish(keys, None, passphrase or PASS, NOW).text
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=CST)
@@ -220,15 +227,25 @@ def test_trust_bundle_is_public_and_parses_back(keys):
 def test_trust_bundle_rejects_foreign_or_private(keys, tmp_path):
     other = IssuerKeys(tmp_path / "other")
     other.init(b"x", NOW)
-    mine, theirs = issuer_bundle_pem(keys), issuer_bundle_pem(other)
+    mine = issuer_bundle_pem(keys)
+    theirs = issuer_bundle_pem(other, b"x")
     foreign_seal = theirs[theirs.index("# seal_id"):]
-    with pytest.raises(BadInput):
+    with pytest.raises(BadTrustBundle):
         parse_trust_bundle(mine + foreign_seal)
-    with pytest.raises(BadInput):
+    with pytest.raises(BadTrustBundle):
         parse_trust_bundle(foreign_seal)                       # no root at all
     key_pem = next(keys.dir.glob("root-*.key.pem")).read_text()
-    with pytest.raises(BadInput):
+    with pytest.raises(BadTrustBundle) as refused:
         parse_trust_bundle(mine + key_pem)
+    assert refused.value.reason == "bundle_contains_private_key"
+    # their seal certificate in place of ours: the signed manifest names another certificate
+    seal_pem = lambda text: text[text.index("-----BEGIN CERTIFICATE-----", text.index("# seal_id")):]
+    ours, foreign = seal_pem(mine), seal_pem(theirs)
+    ours = ours[:ours.index("-----END CERTIFICATE-----")]
+    foreign = foreign[:foreign.index("-----END CERTIFICATE-----")]
+    with pytest.raises(BadTrustBundle) as refused:
+        parse_trust_bundle(mine.replace(ours, foreign))
+    assert refused.value.reason == "bundle_certificate_mismatch"
 
 
 def test_light_modules_do_not_import_pyhanko():

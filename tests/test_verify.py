@@ -17,7 +17,7 @@ from conftest import HOLDER_ID, Cli, cert_row, write_roster
 REAL = {"CERTCLI_NOW": ""}
 CERT_NO, EXEMPT_NO = "2024CST450100004", "2019TAX310100003"
 PDF_CHECKS = ["pdf_structure", "byte_range", "coverage", "signature", "signer_chain", "seal_key",
-              "certification", "qr_signature", "certificate_status", "annotation_window"]
+              "certification", "qr_signature", "issued", "certificate_status", "annotation_window"]
 
 
 
@@ -124,7 +124,11 @@ def test_genuine_document_offline_with_bundle_in_empty_home(genuine, tmp_path):
     result = genuine.verify(genuine.pdf, "--trust", genuine.bundle, home=tmp_path / "empty")
     assert result.code == 0, result.out
     status = _checks(result)["certificate_status"]
-    assert status["ok"] is None and status["reason"] == "no_store"             # no store: not checked
+    # no store: the signed bundle's revocation list, as of its date
+    assert status["ok"] is True and status["reason"] == "not_revoked_as_of", status
+    assert result.json["bundle_issued_at"] and "(status as of " in result.json["verdict"]
+    issued = _checks(result)["issued"]                 # an active key: only the issuer's registry knows
+    assert issued["ok"] is None and issued["reason"] == "registry_offline"
 
 
 def test_no_trust_at_all_is_a_key_problem(genuine, tmp_path):
@@ -268,7 +272,7 @@ def test_qr_offline_with_only_a_bundle(genuine, tmp_path):
     facts = result.json["facts"]
     assert facts["certificate_no"] == CERT_NO and facts["name"] == "王**" and facts["qualification"] == "造价工程师"
     assert facts["valid_until"] and HOLDER_ID not in result.out
-    assert [c["name"] for c in result.json["checks"]] == ["qr_signature", "seal_key", "certificate_status",
+    assert [c["name"] for c in result.json["checks"]] == ["qr_signature", "seal_key", "issued", "certificate_status",
                                                           "annotation_window"]
     human = genuine.verify("--qr", genuine.payload(), "--trust", genuine.bundle, home=tmp_path / "empty",
                            json_mode=False, lang="zh")
@@ -321,7 +325,9 @@ def test_lookup_reveals_nothing_private_and_wrong_name_looks_like_unknown_number
     wrong_name = genuine.verify("--number", CERT_NO, "--name", "王小红")
     unknown = genuine.verify("--number", "2024CST450199999", "--name", "王小明")
     assert wrong_name.code == unknown.code == 1
-    assert wrong_name.out == unknown.out
+    # identical but for checked_at: the real clock, and each lookup takes oracles.GUESS_FLOOR
+    alike = [{k: v for k, v in json.loads(r.out).items() if k != "checked_at"} for r in (wrong_name, unknown)]
+    assert alike[0] == alike[1]
     assert json.loads(wrong_name.out)["reason"] == "not_found"
     human = [genuine.verify("--number", n, "--name", m, json_mode=False).out
              for n, m in ((CERT_NO, "王小红"), ("2024CST450199999", "王小明"))]
@@ -456,6 +462,7 @@ def test_retired_key_backdated_forgery_needs_the_store(fresh):
     with sqlite3.connect(fresh.cli.home / "certcli.db") as db:           # as if the store never issued it
         db.execute("UPDATE annotations SET document_sha256 = NULL")
         db.execute("DELETE FROM documents")
+        db.execute("DELETE FROM issued_documents")
     context = fresh.context()
     verdict = verification.verify_pdf(fresh.pdf.read_bytes(), context, signed + timedelta(hours=2))
     assert not verdict.valid and verdict.reason == "seal_compromised"

@@ -33,23 +33,26 @@ def _record(row: dict) -> rules.AnnotationRecord:
 
 
 def holder_certificates(store: Store, account: Account) -> list[dict]:
-    """The holder's own certificates: same ID type and number, same name (R9: a
-    corrected name means registering again with the corrected details)."""
-    return store.all(
-        f"SELECT {_CERT_COLUMNS} FROM certificates WHERE id_type = ? AND id_number = ? AND name = ? "
+    """The holder's own certificates: same ID type and number, same name as
+    :func:`certcli.rules.name_key` compares names (R9: a corrected name means
+    registering again with the corrected details)."""
+    key = rules.name_key(account.name)
+    rows = store.all(
+        f"SELECT {_CERT_COLUMNS} FROM certificates WHERE id_type = ? AND id_number = ? "
         "AND kind != 'membership' ORDER BY issued_on, certificate_no",
-        (account.id_type, account.id_number, account.name),
+        (account.id_type, account.id_number),
     )
+    return [row for row in rows if rules.name_key(row["name"]) == key]
 
 
 def own_certificate(store: Store, account: Account, certificate_no: str) -> dict:
     """Another holder's certificate gets the same answer as a missing one."""
     row = store.one(
         f"SELECT {_CERT_COLUMNS} FROM certificates WHERE certificate_no = ? AND id_type = ? AND id_number = ? "
-        "AND name = ? AND kind != 'membership'",  # members use `certcli member`
-        (certificate_no, account.id_type, account.id_number, account.name),
+        "AND kind != 'membership'",  # members use `certcli member`
+        (certificate_no, account.id_type, account.id_number),
     )
-    if row is None:
+    if row is None or rules.name_key(row["name"]) != rules.name_key(account.name):
         raise NotFound(what="certificate", value=certificate_no)
     return row
 
@@ -61,21 +64,33 @@ def annotations_of(store: Store, certificate_id: int, kind: str = "annotation") 
     )
 
 
+def valid_through(valid_until: str | None) -> str | None:
+    """The last usable day (ISO date, inclusive) of an annotation whose exclusive end is
+    ``valid_until`` (ISO instant): ``--json`` gives both, people read the first."""
+    return rules.valid_through(parse_instant(valid_until)).isoformat() if valid_until else None
+
+
+def _summary(state: str, row: dict | None) -> dict:
+    until = row["valid_until"] if row is not None else None
+    return {"state": state, "valid_until": until, "valid_through": valid_through(until),
+            "annotation_no": row["annotation_no"] if row is not None else None}
+
+
 def annotation_summary(cert: dict, annotations: list[dict], now: datetime) -> dict:
-    """The one line a holder needs: none / pending / active until … / expired / exempt."""
+    """The one line a holder needs: none / pending / valid through … / expired / exempt."""
     if _is_exempt(cert):
-        return {"state": "exempt", "valid_until": None, "annotation_no": None}
+        return _summary("exempt", None)
     usable = _usable_annotation(annotations, now)
     if usable is not None:
-        return {"state": rules.ACTIVE, "valid_until": usable["valid_until"], "annotation_no": usable["annotation_no"]}
+        return _summary(rules.ACTIVE, usable)
     states = [(rules.annotation_state(_record(a), now), a) for a in annotations]
     for state, row in reversed(states):
         if state == rules.PENDING:
-            return {"state": rules.PENDING, "valid_until": row["valid_until"], "annotation_no": row["annotation_no"]}
+            return _summary(rules.PENDING, row)
     for state, row in reversed(states):
         if state == rules.EXPIRED:
-            return {"state": rules.EXPIRED, "valid_until": row["valid_until"], "annotation_no": row["annotation_no"]}
-    return {"state": rules.NONE, "valid_until": None, "annotation_no": None}
+            return _summary(rules.EXPIRED, row)
+    return _summary(rules.NONE, None)
 
 
 def _usable_annotation(annotations: list[dict], now: datetime) -> dict | None:
@@ -87,6 +102,7 @@ def describe(store: Store, cert: dict, now: datetime) -> dict:
     annotations = annotations_of(store, cert["id"])
     applied = [parse_day(a["applied_day"]) for a in annotations if a["status"] in rules.COUNTED_STATUSES]
     today = rules.cst_day(now)
+    labels = scenario_labels(store) if annotations else {}
     return {
         "certificate_no": cert["certificate_no"],
         "name": cert["name"],
@@ -104,12 +120,19 @@ def describe(store: Store, cert: dict, now: datetime) -> dict:
         "annotation": annotation_summary(cert, annotations, now),
         "quota_remaining": rules.quota_remaining(applied, today),
         "annotations": [
-            {"annotation_no": a["annotation_no"], "scenario": a["scenario"], "days": a["days"],
+            {"annotation_no": a["annotation_no"], "scenario": a["scenario"],
+             "scenario_label": labels.get(a["scenario"]), "days": a["days"],
              "applied_at": a["applied_at"], "status": a["status"], "valid_until": a["valid_until"],
-             "state": rules.annotation_state(_record(a), now)}
+             "valid_through": valid_through(a["valid_until"]), "state": rules.annotation_state(_record(a), now)}
             for a in annotations
         ],
     }
+
+
+def scenario_labels(store: Store) -> dict[str, dict]:
+    """Each scenario's words, ``{"zh": …, "en": …}`` (scenarios are data: R1)."""
+    return {r["code"]: {"zh": r["label_zh"], "en": r["label_en"]}
+            for r in store.all("SELECT code, label_zh, label_en FROM scenarios")}
 
 
 def scenarios(store: Store) -> dict[str, dict]:
@@ -139,8 +162,10 @@ def apply_annotation(store: Store, account: Account, certificate_no: str, *, sce
         # whether or not another application is still pending.
         rules.check_quota([parse_day(a["applied_day"]) for a in existing
                            if a["status"] in rules.COUNTED_STATUSES], today)
-        if any(rules.annotation_state(_record(a), now) == rules.PENDING for a in existing):
-            raise AnnotationPending(certificate_no=certificate_no)
+        pending = [a for a in existing if rules.annotation_state(_record(a), now) == rules.PENDING]
+        if pending:   # applying again while one is being generated: download that one when it completes
+            raise AnnotationPending(certificate_no=certificate_no, what="application",
+                                    annotation_no=pending[-1]["annotation_no"])
         until = rules.valid_until(today, days)
         cursor = conn.execute(
             "INSERT INTO annotations (certificate_id, account_id, kind, scenario, days, applied_at, applied_day, "
@@ -153,6 +178,7 @@ def apply_annotation(store: Store, account: Account, certificate_no: str, *, sce
                      annotation_no=number, scenario=scenario, days=days)
     return {"certificate_no": certificate_no, "annotation_no": number, "status": "pending", "scenario": scenario,
             "days": days, "applied_day": today.isoformat(), "valid_until": iso(until),
+            "valid_through": rules.valid_through(until).isoformat(),
             "last_usable_day": rules.last_usable_day(today, days).isoformat()}
 
 
@@ -183,7 +209,8 @@ def document_for_download(store: Store, account: Account, certificate_no: str, n
         if summary["state"] == rules.PENDING:
             raise AnnotationPending(certificate_no=certificate_no)
         if summary["state"] == rules.EXPIRED:
-            raise AnnotationExpired(certificate_no=certificate_no, valid_until=summary["valid_until"])
+            raise AnnotationExpired(certificate_no=certificate_no, valid_until=summary["valid_until"],
+                                    valid_through=summary["valid_through"])
         raise AnnotationRequired(certificate_no=certificate_no)
     pdf = _document(store, usable["document_sha256"])
     audit.record(store, now=now, actor=f"holder:{account.id}", action="download", subject=certificate_no,

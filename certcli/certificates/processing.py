@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 from certcli import audit
+from certcli.certificates import registry
 from certcli.documents.page import (ID_TYPE_LABELS, Annotation, PageData,  # noqa: F401 - re-exported
                                     format_valid_until, make_document, seal_display_name, seal_names)
 from certcli.documents.signers import SealSigners
@@ -58,6 +59,8 @@ class ProcessReport:
     failed: int = 0
     workers: int = 1
     failures: list[dict] | None = None
+    # seals whose certificate ended too soon to sign, rotated before anything was signed
+    rotated_before_signing: list[dict] = field(default_factory=list)
 
 
 def annotation_jobs(store: Store, limit: int | None = None) -> list[Job]:
@@ -98,17 +101,20 @@ _WORKER: dict = {}
 
 
 def _init_worker(keys_dir: str, passphrase: bytes, now: datetime) -> None:
-    _WORKER["signers"] = SealSigners(Path(keys_dir), passphrase)
+    _WORKER["signers"] = SealSigners(Path(keys_dir), passphrase, now)  # refuses a key that may not sign now
     _WORKER["now"] = now
 
 
-def _work(job: Job) -> tuple[str, int, bytes | None, tuple[str, str] | None]:
-    """``(kind, request_id, pdf, None)``, or ``(kind, request_id, None, (code, message))``."""
+def _work(job: Job) -> tuple[str, int, bytes | None, tuple[str, str] | None, tuple | None]:
+    """``(kind, request_id, pdf, None, facts)``, or ``(kind, request_id, None, (code, message), None)``;
+    ``facts`` are the document's registry facts (:func:`certcli.certificates.registry.pdf_facts`),
+    found here in the worker so the one writer does not pay for them."""
     try:
         seal, signer = _WORKER["signers"].get(job.page.seal_id)
-        return job.kind, job.request_id, make_document(job.page, seal, signer, _WORKER["now"]), None
+        pdf = make_document(job.page, seal, signer, _WORKER["now"])
+        return job.kind, job.request_id, pdf, None, registry.pdf_facts(pdf)
     except Exception as error:  # noqa: BLE001 - recorded as this job's failure, the batch goes on
-        return job.kind, job.request_id, None, failure_of(error)
+        return job.kind, job.request_id, None, failure_of(error), None
 
 
 def failure_of(error: BaseException) -> tuple[str, str]:
@@ -133,10 +139,17 @@ def process_pending(
     progress: Callable[[int, int], None] | None = None,
 ) -> ProcessReport:
     member_documents.fail_requests_of_revoked(store)  # nothing is signed for a revoked certificate
+    registry.ensure_backfilled(store, now)             # a store from before the registry: once
     jobs = pending_jobs(store, limit)
     report = ProcessReport(pending=len(jobs), failures=[])
     if not jobs:
         return report
+    # never sign with a key that may not sign now: rotate its seal first, or sign nothing
+    from certcli.certificates.seals import renew_for_signing
+    from certcli.pki.keys import IssuerKeys
+
+    report.rotated_before_signing = renew_for_signing(IssuerKeys(Path(keys_dir)), lambda: store,
+                                                      {job.page.seal_id for job in jobs}, passphrase, now)
     workers = workers or os.cpu_count() or 1
     workers = 1 if len(jobs) < PARALLEL_THRESHOLD else min(workers, len(jobs))
     report.workers = workers
@@ -184,7 +197,7 @@ def _store_results(store: Store, batch: list[tuple], report: ProcessReport, now:
     if not batch:
         return
     with store.transaction() as conn:
-        for kind, request_id, pdf, failure in batch:
+        for kind, request_id, pdf, failure, facts in batch:
             table, id_key = REQUESTS[kind]
             if pdf is None:
                 code, message = failure
@@ -202,6 +215,8 @@ def _store_results(store: Store, batch: list[tuple], report: ProcessReport, now:
                 f"UPDATE {table} SET status = 'completed', completed_at = ?, document_sha256 = ? "
                 "WHERE id = ? AND status = 'pending'", (iso(now), digest, request_id)).rowcount
             if completed:
+                # the issued-document registry, in the transaction that completes the request
+                registry.record_completed(conn, table, request_id, pdf, now, digest, facts)
                 audit.append(conn, now=now, actor="admin", action="process", subject=str(request_id),
                              kind=kind, document_sha256=digest)
             report.completed += completed

@@ -57,3 +57,27 @@ def pending_requests(store: Store, now: datetime, *, overdue_only: bool = False)
     for row in annotations + members:
         row["overdue"] = bool(row["overdue"])
     return {"pending": annotations, "member_documents": members}
+
+
+def key_warnings(keys, now: datetime) -> list[dict]:
+    """The issuer root and every active seal certificate that ends within
+    ``rules.EXPIRY_WARNING`` (180 days) of ``now``, or has ended, soonest first:
+    ``{"kind": "root_expiring" | "seal_expiring", "key_id", "seal_id", "not_after",
+    "days_left", "expired"}`` (``seal_id`` is None for the root; ``days_left`` is
+    negative once it has ended).  ``keys`` is the home's IssuerKeys; none: no warnings."""
+    if not keys.exists():
+        return []
+    from certcli.pki.keys import key_id_of
+
+    root = keys.root_certificate()
+    candidates = [("root_expiring", key_id_of(root.public_key()), None, root.not_valid_after_utc)]
+    candidates += [("seal_expiring", seal.key_id, seal.seal_id, seal.not_after)
+                   for seal in keys.seals() if seal.status == "active"]
+    warnings = []
+    for kind, key_id, seal_id, not_after in candidates:
+        days_left = rules.expiry_warning(not_after, now)
+        if days_left is not None:
+            warnings.append({"kind": kind, "key_id": key_id, "seal_id": seal_id,
+                             "not_after": not_after.astimezone(rules.CST), "days_left": days_left,
+                             "expired": now >= not_after})
+    return sorted(warnings, key=lambda warning: (warning["not_after"], warning["kind"]))

@@ -7,8 +7,9 @@ seal's new key, and until then the holder's download says "generating…"
 instead of handing out a file every verifier refuses.
 
 A document's signing time is its request's completion time (processing signs
-and completes with the same ``now``); which key signed it is read from the
-signature itself, so documents made before this module existed are covered.
+and completes with the same ``now``); which key signed it comes from the
+issued-document registry (:mod:`certcli.certificates.registry`), or, in a store
+whose registry is not complete yet, from the signature itself.
 """
 from __future__ import annotations
 
@@ -32,13 +33,21 @@ def signer_key_id(pdf: bytes) -> str | None:
 def requeue_signed_by(store: Store, key_id: str, compromised_at: datetime, now: datetime) -> dict:
     """Put back to pending every still-usable request whose document ``key_id``
     signed at or after ``compromised_at``.  Returns the numbers re-queued."""
+    from certcli.certificates import registry
+
     since = iso(compromised_at)
     signers: dict[str, str | None] = {}  # documents are content-addressed: read each once
+    by_registry = registry.is_ready(store)   # which key signed what, without parsing a PDF
 
     def signed_by_key(sha256: str) -> bool:
         if sha256 not in signers:
-            row = conn.execute("SELECT pdf FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
-            signers[sha256] = signer_key_id(row[0]) if row else None
+            if by_registry:
+                row = conn.execute("SELECT key_id FROM issued_documents WHERE document_sha256 = ? AND form = 'pdf'",
+                                   (sha256,)).fetchone()
+                signers[sha256] = row[0] if row else None
+            else:
+                row = conn.execute("SELECT pdf FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
+                signers[sha256] = signer_key_id(row[0]) if row else None
         return signers[sha256] == key_id
 
     requeued: dict[str, list[str]] = {"annotations": [], "member_documents": []}

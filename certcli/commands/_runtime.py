@@ -25,6 +25,8 @@ class Runtime:
     json: bool = False
     lang: str = "en"
     traceback: bool = False  # --traceback: internal errors (exit 70) print their traceback on stderr
+    server: str | None = None  # --server URL / CERTCLI_SERVER: remote mode (SPEC §6)
+    ca_bundle: Path | None = None  # --ca-bundle: the private CA that signed the server's TLS certificate
     _now: datetime | None = None
     _store: Any = None
     _console: Any = None
@@ -46,27 +48,92 @@ class Runtime:
     @property
     def console(self):
         if self._console is None:
-            from rich.console import Console
-
-            self._console = Console(highlight=False, soft_wrap=True)
+            self._console = pipe_safe_console()
         return self._console
 
     def t(self, key: str, **data) -> str:
         return i18n.t(key, self.lang, **data)
 
     def emit(self, document: dict, human: Callable[[], None] | str | None = None) -> None:
-        """JSON mode: exactly one document on stdout.  Human mode: ``human``."""
-        if self.json:
-            sys.stdout.write(json.dumps(document, ensure_ascii=False, default=_json_default) + "\n")
-        elif callable(human):
-            human()
-        elif human:
-            self.console.print(human)
+        """JSON mode: exactly one document on stdout.  Human mode: ``human``.
+        A reader that stops reading (``| head -1``) changes nothing: the command goes on
+        to its own exit status (verify: 0 valid, 1 not valid)."""
+        try:
+            if self.json:
+                sys.stdout.write(json.dumps(document, ensure_ascii=False, default=_json_default) + "\n")
+                sys.stdout.flush()
+            elif callable(human):
+                human()
+            elif human:
+                self.console.print(human)
+        except BrokenPipeError:
+            stdout_gone()
 
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
             self._store = None
+        remote = self.extra.pop("remote", None)  # the remote services' HTTP connection
+        if remote is not None:
+            remote.close()
+
+
+def pipe_safe_console(stderr: bool = False):
+    """A rich Console whose closed pipe is not an exit status: rich's own ``on_broken_pipe``
+    exits 1, which for ``verify`` would turn VALID into NOT VALID."""
+    from rich.console import Console
+
+    class PipeSafeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            stdout_gone(sys.stderr if self.stderr else sys.stdout)
+
+    return PipeSafeConsole(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def stdout_gone(stream=None) -> None:
+    """The reader of our standard output (or of ``stream``, e.g. standard error) went away
+    (``certcli verify X | head -1``).  Whatever is still to be written goes to /dev/null (the Python documentation's
+    recipe for SIGPIPE), so no later write or flush fails and nothing (rich, click, the
+    boundary, the interpreter's last flush) turns it into an exit status of its own."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, (stream or sys.stdout).fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):   # no real descriptor (tests capture stdout)
+        pass
+
+
+def stdout_broken() -> bool:
+    """Standard output is a pipe (or socket) nobody reads any more."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (OSError, ValueError, AttributeError):   # no poll (Windows), no descriptor (captured)
+        return False
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` to standard output now; a reader that went away is not an error."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        stdout_gone()
+
+
+def flush_stdout() -> None:
+    """Flush standard output now, inside the program, where a closed pipe can still be handled."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        stdout_gone()
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _json_default(value):
@@ -104,6 +171,37 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir("certcli", appauthor=False))
 
 
+def server_url(text: str) -> str:
+    """``--server``: an http(s) URL without query, fragment or credentials; plain http only to
+    this machine (loopback), since passwords and session tokens travel over it."""
+    from urllib.parse import urlsplit
+
+    from certcli.errors import UsageError
+
+    try:
+        parts = urlsplit(text.strip())
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        host = parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment \
+            or parts.username or parts.password:
+        report(UsageError(detail=rt().t("server_bad_url", url=text[:200])))
+    if parts.scheme == "http" and not is_loopback(host):
+        report(UsageError(detail=rt().t("server_needs_https", url=text[:200])))
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def report(error: CertcliError) -> NoReturn:
     """Report a typed error (its message in the user's language, its data in JSON) and exit."""
     report_error(error.code, error.message(rt().lang), error.exit_code, error.data)
@@ -112,16 +210,15 @@ def report(error: CertcliError) -> NoReturn:
 def report_error(code: str, message: str, exit_code: ExitStatus, data: dict | None = None) -> NoReturn:
     runtime = rt()
     if runtime.json:
-        error = {"code": code, "message": message}
-        public = {k: v for k, v in (data or {}).items() if k not in ("path",) and v is not None}
-        if public:
-            error["data"] = public
-        sys.stdout.write(json.dumps({"error": error}, ensure_ascii=False, default=_json_default) + "\n")
+        from certcli.errors import error_document
+
+        # nobody may be reading (`| head`): the error's own exit code stands all the same
+        write_stdout(json.dumps(error_document(code, message, data), ensure_ascii=False,
+                                default=_json_default) + "\n")
     else:
-        from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]✗[/] {escape(message)}", markup=True)
+        pipe_safe_console(stderr=True).print(f"[bold red]✗[/] {escape(message)}", markup=True)
     raise typer.Exit(exit_code)
 
 
@@ -145,6 +242,13 @@ def handled(fn: Callable) -> Callable:
             report(translate_sqlite_error(error, runtime.home))
         except UnicodeError as error:  # e.g. undecodable bytes in an argument, which reach us as lone surrogates
             report(BadInput(field="text", reason="encoding", value=_undecodable_part(error)))
+        except BrokenPipeError as error:
+            if not stdout_broken():      # a pipe or FIFO the command itself wrote to: a file error
+                report(os_error(error, runtime.home))
+            # Our stdout's reader went away (`| head`) in a write outside emit(): the command had
+            # reached its output, so it did its work.  Not a file error (6), nor click's EPIPE exit 1.
+            stdout_gone()
+            raise typer.Exit(ExitStatus.OK)
         except OSError as error:
             report(os_error(error, runtime.home))
         except KeyboardInterrupt:

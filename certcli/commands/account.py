@@ -3,11 +3,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from certcli.commands._choices import IdType, LoginIdType
 from certcli.commands._runtime import PASSWORD_STDIN, handled, read_secret, rt
 from certcli.errors import ExitStatus
 from certcli.services.factory import holder_service
 
-ID_TYPE_HELP = "ID document type: resident_id (default), passport, hk_macao_permit, taiwan_permit, foreign_permanent, other."
+ID_TYPE_HELP = ("ID document type (证件类型) under which the certificate was obtained: resident_id (居民身份证, "
+                "the default), passport, hk_macao_permit, taiwan_permit, foreign_permanent, other.")
 
 
 def register(app: typer.Typer) -> None:
@@ -18,9 +20,11 @@ def register(app: typer.Typer) -> None:
 
 
 def register_holder(
-    name: Annotated[str, typer.Option("--name", help="Name exactly as on the certificate.")],
+    name: Annotated[str, typer.Option("--name", help="Name as on the certificate (姓名); spaces and the middle "
+                                                     "dot · are kept, Latin letters in any case.")],
     id_number: Annotated[str, typer.Option("--id-number", help="Number of the ID document used for the exam.")],
-    id_type: Annotated[str, typer.Option("--id-type", help=ID_TYPE_HELP)] = "resident_id",
+    id_type: Annotated[IdType, typer.Option("--id-type", help=ID_TYPE_HELP, case_sensitive=False,
+                                            metavar="<id_type>")] = "resident_id",
     password_stdin: Annotated[bool, PASSWORD_STDIN] = False,
 ) -> None:
     """Register as a holder with the ID document under which the certificate was obtained."""
@@ -29,12 +33,16 @@ def register_holder(
     service.check_id_number(id_type, id_number)  # reject a bad number before asking for a password
     password = read_secret("password", from_stdin=password_stdin, confirm=True)
     result = service.register(name=name, id_number=id_number, id_type=id_type, password=password)
-    runtime.emit(result, runtime.t("registered", name=result["name"], id_number_masked=result["id_number_masked"]))
+    message = runtime.t("registered", name=result["name"], id_number_masked=result["id_number_masked"])
+    if result.get("replaced"):
+        message = runtime.t("registration_replaced." + result["replaced"]) + "\n" + message
+    runtime.emit(result, message)
 
 
 def login(
     id_number: Annotated[Optional[str], typer.Option("--id-number", help="Your ID document number.")] = None,
-    id_type: Annotated[Optional[str], typer.Option("--id-type", help=ID_TYPE_HELP)] = None,
+    id_type: Annotated[Optional[LoginIdType], typer.Option("--id-type", help=ID_TYPE_HELP + " Members: member.",
+                                                           case_sensitive=False, metavar="<id_type>")] = None,
     password_stdin: Annotated[bool, PASSWORD_STDIN] = False,
     cert_number: Annotated[Optional[str], typer.Option(
         "--cert-number", help="Members: your membership certificate number (the initial password is changed "
@@ -78,7 +86,14 @@ def agree(
             runtime.emit({"accepted": False, "terms_version": terms["terms_version"], "text": text})
             raise typer.Exit(ExitStatus.RULE)
         runtime.console.print(text, markup=False)
-        if not typer.confirm(runtime.t("terms_confirm"), default=False):
+        try:
+            accepted = typer.confirm(runtime.t("terms_confirm"), default=False)
+        except typer.Abort:  # no terminal and no answer (standard input at its end): nobody said yes
+            from certcli.errors import UsageError
+
+            runtime.console.print()  # end the prompt's line
+            raise UsageError(detail=runtime.t("terms_need_yes")) from None
+        if not accepted:
             runtime.console.print(runtime.t("terms_declined"))
             raise typer.Exit(ExitStatus.RULE)
     result = service.accept_terms()

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from certcli.commands._admin import parse_day_option
+from certcli.commands._choices import IdType, MemberProgress, PhotoSource, ReviewStage, reveal_list
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, read_secret, report_error, rt
 from certcli.errors import ExitStatus
 from certcli.services.factory import holder_service
@@ -83,7 +84,9 @@ def status(
     approval_no: Annotated[Optional[str], typer.Option(
         "--approval-no", help="Approval document number (入会批准文件号): once approved, shows the certificate number "
                               "and, the first time, the initial password.")] = None,
-    id_type: Annotated[str, typer.Option("--id-type", help="ID document type (default resident_id).")] = "resident_id",
+    id_type: Annotated[IdType, typer.Option("--id-type", help="ID document type: resident_id, passport, "
+                                            "hk_macao_permit, taiwan_permit, foreign_permanent or other.",
+                                            case_sensitive=False, metavar="<id_type>")] = "resident_id",
     password_file: Annotated[Optional[Path], typer.Option(
         "--password-file", help="Write the initial password to this file (mode 0600) instead of the screen.")] = None,
 ) -> None:
@@ -100,6 +103,12 @@ def status(
         issue = 1  # one file, one password: a second membership is issued by a later query
     results = service.member_status(id_type=id_type, id_number=id_number, name=name, approval_no=approval_no,
                                     issue_passwords=issue)["applications"]
+    if not results:  # not found (exit 5), saying what was looked for and what to check
+        from certcli import rules
+        from certcli.errors import NotFound
+
+        raise NotFound(what="membership_application", value=f"{name.strip()}, {id_type} "
+                                                             f"{rules.mask_id_number(id_number.strip().upper())}")
     for entry in results:
         if password_file is not None and "initial_password" in entry:
             try:
@@ -191,8 +200,9 @@ def info() -> None:
 
 
 def photo(
-    use: Annotated[str, typer.Option("--use", help="exam: the exam-system photo (passed 2010 or later); verified: "
-                                                   "the photo your association uploaded after on-site checking.")],
+    use: Annotated[PhotoSource, typer.Option("--use", help="exam: the exam-system photo (passed 2010 or later); "
+                                                           "verified: the photo your association uploaded after "
+                                                           "on-site checking.", case_sensitive=False)],
 ) -> None:
     """Choose the photo printed on your member certificate."""
     runtime = rt()
@@ -235,7 +245,7 @@ def _print_details(details: dict) -> None:
 def download(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Where to write the PDF "
                                                    "(default: ./<certificate_no>.pdf).")] = None,
-    reveal: Annotated[Optional[str], typer.Option("--reveal", help=REVEAL_HELP)] = None,
+    reveal: Annotated[Optional[str], typer.Option("--reveal", help=REVEAL_HELP, callback=reveal_list)] = None,
 ) -> None:
     """Save your signed member certificate PDF (after choosing a photo and confirming your details)."""
     from certcli.commands.certificates import save_download
@@ -248,7 +258,8 @@ def download(
 
 def admin_review(
     certificate_no: Annotated[str, typer.Argument(help="Membership certificate number.")],
-    stage: Annotated[str, typer.Option("--stage", help="local (地方注协初核, first) or national (中注协复核, second).")],
+    stage: Annotated[ReviewStage, typer.Option("--stage", help="local (地方注协初核, first) or national (中注协复核, "
+                                                               "second).", case_sensitive=False)],
     approve: Annotated[Optional[bool], typer.Option("--approve/--reject", help="The decision.")] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why (required to reject; shown to the "
                                                                    "applicant).")] = None,
@@ -273,8 +284,10 @@ def admin_review(
 
 
 def admin_list(
-    progress: Annotated[Optional[str], typer.Option("--progress", help="awaiting_local, awaiting_national, "
-                                                    "rejected_local, rejected_national or approved.")] = None,
+    progress: Annotated[Optional[MemberProgress], typer.Option("--progress", help="awaiting_local, "
+                                                               "awaiting_national, rejected_local, "
+                                                               "rejected_national or approved.",
+                                                               case_sensitive=False, metavar="<progress>")] = None,
 ) -> None:
     """Membership applications and their review progress."""
     from certcli.membership import service as membership

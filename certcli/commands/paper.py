@@ -4,6 +4,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from certcli.commands._choices import PaperMethod, PaperStatus, RegionMode
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, rt
 from certcli.services.factory import holder_service
 
@@ -47,7 +48,8 @@ def _print_request(row: dict, header: str) -> None:
 
 def request(
     certificate_no: Annotated[str, typer.Argument(help="Certificate number.")],
-    method: Annotated[str, typer.Option("--method", help="onsite (现场领取) or mail (邮寄).")],
+    method: Annotated[PaperMethod, typer.Option("--method", help="onsite (现场领取) or mail (邮寄).",
+                                                case_sensitive=False)],
     proxy: Annotated[bool, typer.Option("--proxy", help="Someone collects on site for you (委托代领).")] = False,
     address: Annotated[Optional[str], typer.Option("--address", help="Delivery address (by mail).")] = None,
 ) -> None:
@@ -88,8 +90,8 @@ def _unlock(passphrase_stdin: bool):
     return runtime, store
 
 
-def admin_list(status_filter: Annotated[Optional[str], typer.Option(
-        "--status", help="requested, ready, handed_over or mailed.")] = None) -> None:
+def admin_list(status_filter: Annotated[Optional[PaperStatus], typer.Option(
+        "--status", help="requested, ready, handed_over or mailed.", case_sensitive=False)] = None) -> None:
     """Paper collection requests, oldest first."""
     from certcli.regions import service as regions
 
@@ -140,7 +142,7 @@ def admin_mailed(reference: Annotated[str, REQUEST_ARG],
 
 def region_set(
     region: Annotated[str, typer.Argument(help="Region as written in rosters, e.g. 北京 or 广西.")],
-    mode: Annotated[str, typer.Option("--mode", help="electronic, paper or both.")],
+    mode: Annotated[RegionMode, typer.Option("--mode", help="electronic, paper or both.", case_sensitive=False)],
     since: Annotated[Optional[str], typer.Option("--since", help="Applies to certificates issued on or after this "
                                                  "day (default: all).")] = None,
     months: Annotated[Optional[int], typer.Option("--collection-after-months", help="Paper collection opens this "

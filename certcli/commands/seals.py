@@ -4,12 +4,15 @@
   are signed with it.  The old key stays in the trust bundle (status ``rotated``),
   so documents it signed stay valid until their own windows end, or until its
   certificate expires, whichever is first.
-* ``retire-seal KEY_ID --compromised-at TIME`` marks a key compromised: every
-  signature it made at or after that instant is invalid.  If the key is still
-  its seal's active key, the seal is rotated first, so issuing goes on.
+* ``retire-seal KEY_ID --compromised-at TIME`` marks a key compromised: only the
+  documents the issuer's registry records it signing before that instant stay
+  valid (its ledger); anything else signed with it is NOT valid, whatever signing
+  time it claims.  If the key is still its seal's active key, the seal is rotated
+  first, so issuing goes on.
 
-Both need the key passphrase.  Export a fresh bundle afterwards
-(``admin trust``) for offline verifiers.
+Both close the old key's ledger (:func:`certcli.certificates.seals.close_ledger`)
+and need the key passphrase.  Export a fresh bundle and its ledgers afterwards
+(``admin trust -o DIR/trust.pem``) for offline verifiers.
 """
 from typing import Annotated
 
@@ -41,9 +44,10 @@ def rotate_seal(
     keys = keys_of(runtime)
     rotation = seals.rotate_seal(keys, _store_opener(runtime), seal_id, passphrase, runtime.now)
     runtime.emit({"seal_id": seal_id, "old_key_id": rotation.old_key_id, "new_key_id": rotation.new_key_id,
-                  "seals": [seal_json(s) for s in keys.seals()]},
+                  "ledger": rotation.ledger, "seals": [seal_json(s) for s in keys.seals()]},
                  lambda: runtime.console.print(_t("rotated", seal_id=seal_id, new_key_id=rotation.new_key_id,
-                                                  old_key_id=rotation.old_key_id), markup=False))
+                                                  old_key_id=rotation.old_key_id,
+                                                  ledger=(rotation.ledger or {}).get("count")), markup=False))
 
 
 def retire_seal(
@@ -52,7 +56,7 @@ def retire_seal(
                                                 "counts as compromised (no offset: UTC+8).")],
     passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
 ) -> None:
-    """Retire a compromised seal key: its signatures from --compromised-at on are invalid."""
+    """Retire a compromised seal key: only what it issued before --compromised-at stays valid."""
     from certcli.certificates import seals
     from certcli.clock import parse_instant
     from certcli.verification.checks import cst_text
@@ -67,12 +71,13 @@ def retire_seal(
 
     def human():
         runtime.console.print(_t("retired", key_id=retired.key_id, seal_id=retired.seal_id,
-                                 retired_at=cst_text(retired.retired_at), rotated=rotated), markup=False)
+                                 retired_at=cst_text(retired.retired_at), rotated=rotated,
+                                 ledger=(retired.ledger or {}).get("count")), markup=False)
         if count:
             runtime.console.print(_t("requeued", count=count), markup=False)
 
     runtime.emit({"key_id": retired.key_id, "seal_id": retired.seal_id, "retired_at": retired.retired_at,
-                  "rotated_to": retired.rotated_to, "requeued": retired.requeued,
+                  "rotated_to": retired.rotated_to, "requeued": retired.requeued, "ledger": retired.ledger,
                   "seals": [seal_json(s) for s in keys.seals()]}, human)
 
 

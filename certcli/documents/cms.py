@@ -10,8 +10,27 @@ or certificate field), and stripping cuts it short.  Verification
 (:mod:`certcli.certificates.requeue`) both read the container through here.
 
 No store access and no validation: verification checks everything else.
+
+The ECDSA value certcli writes is *low-S* (``s <= n/2``, :func:`low_s`): for
+every signature (r, s) the pair (r, n - s) verifies too, so accepting both
+would let anyone re-encode a genuine document into a different, still valid
+file.  Verification refuses the high-S twin (``non_canonical_signature``).
 """
 from __future__ import annotations
+
+# Order of the P-256 group (the only curve certcli signs with).
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def low_s(signature: bytes, order: int = P256_ORDER) -> bytes:
+    """The DER ECDSA signature ``signature`` with ``s`` replaced by ``order - s`` when
+    ``s > order / 2``; always re-encoded minimally.  Both verify; only this one is ours."""
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+    r, s = decode_dss_signature(signature)
+    if s > order // 2:
+        s = order - s
+    return encode_dss_signature(r, s)
 
 
 def der_length(raw: bytes) -> int:
@@ -35,6 +54,19 @@ def cms_der(contents: bytes) -> bytes:
     if total > len(contents) or contents[total:].strip(b"\0"):
         raise ValueError("bad padding after the CMS DER")
     return contents[:total]
+
+
+def signed_digest(data: bytes, b: int, c: int, d: int) -> str:
+    """SHA-256 (hex) over a signature's /ByteRange ``[0 b c d]``: the CMS messageDigest,
+    what the seal key actually signed.  A document's identity in the issued-document
+    registry and in a closed key's ledger: it does not change when the unsigned
+    /Contents around the CMS is re-encoded, unlike the whole file's hash."""
+    import hashlib
+
+    sha = hashlib.sha256()
+    sha.update(memoryview(data)[:b])
+    sha.update(memoryview(data)[c:c + d])
+    return sha.hexdigest()
 
 
 def signer_index(signed_data) -> int | None:

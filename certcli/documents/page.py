@@ -31,8 +31,22 @@ def seal_display_name(seal: str, issuer: str) -> str:
     return ring + caption
 
 
+PAGE_LANG = "zh"   # the page is in Chinese: its dates too (certcli.i18n.format_day)
+
+
 def format_valid_until(valid_until: datetime) -> str:
-    return valid_until.astimezone(rules.CST).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
+    """The annotation box's "有效期至" value: the last usable day, inclusive, in the page's
+    date style: ``2026年05月29日（北京时间）`` for an end at the start of 2026-05-30 (R2)."""
+    from certcli import i18n
+
+    return i18n.format_day(rules.valid_through(valid_until), PAGE_LANG, zone=True)
+
+
+def format_page_day(day: str) -> str:
+    """A date on the page (issue, approval): ``2022年01月14日``."""
+    from certcli import i18n
+
+    return i18n.format_day(day, PAGE_LANG)
 
 
 @dataclass(frozen=True)
@@ -55,7 +69,7 @@ class PageData:
     id_type: str
     id_number: str
     qualification: str
-    level: str
+    level: str | None            # None: the page has no level row (a member certificate)
     specialty: str | None
     issued_on: str
     issuer: str
@@ -67,6 +81,7 @@ class PageData:
     rows: tuple[tuple[str, str], ...] = ()       # extra (label, value) rows on the page
     disclosed: tuple[tuple[str, str], ...] = ()  # extra (key, value) claims in the QR payload
     qr_kind: str = "q"                           # "q": a certificate; "m": a member certificate
+    annotation_box: bool = True                  # False: no annotation box at all (a member certificate)
 
 
 def build_page(data: PageData, seal, now: datetime):
@@ -96,10 +111,10 @@ def build_page(data: PageData, seal, now: datetime):
         certificate_no=data.certificate_no, name=data.name,
         id_type_label=ID_TYPE_LABELS.get(data.id_type, data.id_type),
         id_number_masked=rules.mask_id_number(data.id_number), qualification=data.qualification,
-        level=data.level, specialty=data.specialty, issued_on=data.issued_on, issuer=data.issuer,
+        level=data.level, specialty=data.specialty, issued_on=format_page_day(data.issued_on), issuer=data.issuer,
         seal_ring_text=ring, seal_caption=caption, annotation=box,
         qr_payload=qrpayload.encode(claims, seal.private_key), photo_jpeg=data.photo_jpeg,
-        title=data.title, extra_rows=data.rows)
+        title=data.title, extra_rows=data.rows, annotation_box=data.annotation_box)
 
 
 def make_document(data: PageData, seal, signer, now: datetime) -> bytes:

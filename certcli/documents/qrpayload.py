@@ -18,11 +18,15 @@ seconds; times are carried to the whole second and decoded in CST (UTC+8).
 
 Decoding is strict: a payload must re-encode to exactly the same string, so
 case changes, padding, stray bits or trailing data are rejected.
+
+:func:`signed_digest` (SHA-256 of ``b"CC1:" + body``) names a payload in the
+issuer's registry of issued documents and in a closed key's ledger.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -150,13 +154,9 @@ def _time(raw: bytes) -> datetime | None:
     return datetime.fromtimestamp(int.from_bytes(raw, "big"), tz=CST)
 
 
-def decode(payload: str, public_keys: Mapping) -> QrClaims:
-    """Verify and decode a payload made by :func:`encode`.
-
-    Raises :class:`NotACertcliQr` for anything that is not this format,
-    :class:`UnknownSigningKey` if the key id is not in ``public_keys``, and
-    :class:`QrSignatureInvalid` if the signature does not verify.
-    """
+def _split(payload: str) -> tuple[bytes, bytes]:
+    """``(body, signature)`` of a well-formed payload (no signature check);
+    :class:`NotACertcliQr` for anything else."""
     if not isinstance(payload, str) or not payload.startswith(PREFIX) \
             or len(payload) > _MAX_CHARS:
         raise NotACertcliQr()
@@ -170,6 +170,51 @@ def decode(payload: str, public_keys: Mapping) -> QrClaims:
     body, sig = blob[:-_SIG_LEN], blob[-_SIG_LEN:]
     if body[:1] not in (b"q", b"m"):
         raise NotACertcliQr()
+    return body, sig
+
+
+def _claims(body: bytes) -> QrClaims:
+    try:
+        fields = _parse_fields(body[1 + _KEY_ID_LEN:])
+        if len(fields) < 5 or (len(fields) - 5) % 2:
+            raise ValueError("bad field count")
+        text_fields = [f.decode("utf-8") for f in fields[:3] + fields[5:]]
+        extra = tuple(zip(text_fields[3::2], text_fields[4::2]))
+        claims = QrClaims(certificate_no=text_fields[0], qualification_code=text_fields[1],
+                          masked_name=text_fields[2], valid_from=_time(fields[3]),
+                          valid_until=_time(fields[4]), key_id=body[1:1 + _KEY_ID_LEN].hex(),
+                          kind=body[:1].decode("ascii"), extra=extra)
+    except (ValueError, UnicodeDecodeError) as exc:   # signed by us, yet malformed
+        raise NotACertcliQr() from exc
+    if _body(claims) != body:
+        raise NotACertcliQr()
+    return claims
+
+
+def signed_digest(payload: str) -> str:
+    """SHA-256 (hex) of the bytes the payload's signature covers (``b"CC1:" + body``):
+    the payload's entry in the issued-document registry and in a closed key's ledger.
+    The signature itself is left out, so it names the signed content whichever
+    (valid) signature value carries it.  :class:`NotACertcliQr` if malformed."""
+    body, _ = _split(payload)
+    return hashlib.sha256(PREFIX.encode("ascii") + body).hexdigest()
+
+
+def unverified_claims(payload: str) -> QrClaims:
+    """The claims of a well-formed payload WITHOUT checking its signature: only for
+    documents the caller itself just signed or stored (the issuer's registry)."""
+    body, _ = _split(payload)
+    return _claims(body)
+
+
+def decode(payload: str, public_keys: Mapping) -> QrClaims:
+    """Verify and decode a payload made by :func:`encode`.
+
+    Raises :class:`NotACertcliQr` for anything that is not this format,
+    :class:`UnknownSigningKey` if the key id is not in ``public_keys``, and
+    :class:`QrSignatureInvalid` if the signature does not verify.
+    """
+    body, sig = _split(payload)
     key_id = body[1:1 + _KEY_ID_LEN].hex()
     if key_id not in public_keys:
         raise UnknownSigningKey(key_id=key_id)
@@ -182,18 +227,4 @@ def decode(payload: str, public_keys: Mapping) -> QrClaims:
                           ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
         raise QrSignatureInvalid(key_id=key_id) from exc
-    try:
-        fields = _parse_fields(body[1 + _KEY_ID_LEN:])
-        if len(fields) < 5 or (len(fields) - 5) % 2:
-            raise ValueError("bad field count")
-        text_fields = [f.decode("utf-8") for f in fields[:3] + fields[5:]]
-        extra = tuple(zip(text_fields[3::2], text_fields[4::2]))
-        claims = QrClaims(certificate_no=text_fields[0], qualification_code=text_fields[1],
-                          masked_name=text_fields[2], valid_from=_time(fields[3]),
-                          valid_until=_time(fields[4]), key_id=key_id,
-                          kind=body[:1].decode("ascii"), extra=extra)
-    except (ValueError, UnicodeDecodeError) as exc:   # signed by us, yet malformed
-        raise NotACertcliQr() from exc
-    if _body(claims) != body:
-        raise NotACertcliQr()
-    return claims
+    return _claims(body)

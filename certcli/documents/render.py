@@ -54,7 +54,7 @@ class CertificatePage:
     id_type_label: str
     id_number_masked: str
     qualification: str
-    level: str
+    level: str | None                  # None → no level row (a member certificate has none)
     specialty: str | None
     issued_on: str
     issuer: str
@@ -65,6 +65,7 @@ class CertificatePage:
     photo_jpeg: bytes | None = None
     title: str = "专业技术人员职业资格证书"
     extra_rows: tuple[tuple[str, str], ...] = ()
+    annotation_box: bool = True        # False → no annotation box (a member certificate)
 
 
 # --------------------------------------------------------------------------- font
@@ -305,7 +306,9 @@ def _draw_page(c, page: CertificatePage, font: str) -> None:
     draw_rule(c, PAGE_W / 2, PAGE_H - 48 * mm, 62 * mm)
 
     rows = [("姓名", page.name), ("证件类型", page.id_type_label), ("证件号码", page.id_number_masked),
-            ("资格名称", page.qualification), ("级别", page.level)]
+            ("资格名称", page.qualification)]
+    if page.level is not None:
+        rows.append(("级别", page.level))
     if page.specialty is not None:
         rows.append(("专业", page.specialty))
     rows += [("证书编号", page.certificate_no), ("签发日期", page.issued_on),
@@ -315,7 +318,8 @@ def _draw_page(c, page: CertificatePage, font: str) -> None:
         _photo(c, page.photo_jpeg, RIGHT - 26 * mm, top - 2 * mm, 26 * mm, 35 * mm)
         value_right = RIGHT - 31 * mm
     end = _rows(c, font, rows, top, 126 * mm, value_right)
-    _annotation(c, font, page.annotation, end - 9 * mm)
+    if page.annotation_box:
+        _annotation(c, font, page.annotation, end - 9 * mm)
 
     _qr(c, font, page.qr_payload, LEFT + 2 * mm, 30 * mm, 32 * mm)
     draw_seal(c, RIGHT - 26 * mm, 46 * mm, 21 * mm, page.seal_ring_text, page.seal_caption, font)
@@ -347,7 +351,7 @@ def _checked_page(page: CertificatePage) -> CertificatePage:
     if not page.qr_payload.isascii():
         raise ValueError("qr_payload must be ASCII")
     return CertificatePage(**values, annotation=ann, qr_payload=page.qr_payload,
-                           photo_jpeg=page.photo_jpeg, extra_rows=rows)
+                           photo_jpeg=page.photo_jpeg, extra_rows=rows, annotation_box=page.annotation_box)
 
 
 def render_certificate(page: CertificatePage) -> bytes:
@@ -365,7 +369,7 @@ def render_certificate(page: CertificatePage) -> bytes:
             canvas._doc.info = info
             canvas.setTitle(f"{page.title} {page.certificate_no}")
             canvas.setAuthor(page.issuer)
-            canvas.setSubject(f"{page.qualification} {page.level}")
+            canvas.setSubject(page.qualification if page.level is None else f"{page.qualification} {page.level}")
             canvas.setCreator("certcli")
             _draw_page(canvas, page, font)
             canvas.showPage()

@@ -5,7 +5,9 @@ function here; importing this module itself is cheap.
 
 What a signature is: PAdES B-B (``/ETSI.CAdES.detached``) *certification*
 signature, DocMDP P=1 (no changes), ECDSA P-256 + SHA-256, seal certificate and
-root embedded, invisible field ``CertcliSeal``.
+root embedded, invisible field ``CertcliSeal``.  The ECDSA value is always
+low-S (:func:`certcli.documents.cms.low_s`): verification accepts only the
+canonical DER certcli writes (``certcli.verification.cms``).
 
 Speed (``PdfSealSigner`` is built once per seal and reused):
 
@@ -35,6 +37,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from certcli.documents.cms import low_s
 from certcli.errors import BadInput
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,7 +92,7 @@ def _pyhanko_classes() -> dict:
                 return self._placeholder
             if digest_algorithm != "sha256":
                 raise ValueError(f"unexpected digest {digest_algorithm}")
-            return self._key.sign(data, ec.ECDSA(hashes.SHA256()))
+            return low_s(self._key.sign(data, ec.ECDSA(hashes.SHA256())))
 
         async def _template(self, sig_len: int) -> tuple[bytes, bytes, bytes]:
             """pyHanko-built CMS DER split around the digest and signature markers."""
@@ -124,7 +127,7 @@ def _pyhanko_classes() -> dict:
             if self._attrs is None:
                 self._templates[72] = await self._template(72)
             signed = self._attrs[0] + data_digest + self._attrs[1]
-            signature = self._key.sign(signed, ec.ECDSA(hashes.SHA256()))
+            signature = low_s(self._key.sign(signed, ec.ECDSA(hashes.SHA256())))
             template = self._templates.get(len(signature))
             if template is None:
                 template = self._templates[len(signature)] = await self._template(len(signature))

@@ -64,18 +64,20 @@ def normalize_photo(data: bytes) -> tuple[bytes, int, int]:
     return out.getvalue(), picture.width, picture.height
 
 
-def read_photo_file(path: Path) -> bytes:
+def read_photo_file(path: Path, *, named: bool = False) -> bytes:
+    """The photo file's bytes; ``named``: a file the user gave, whose path the error names."""
+    shown = str(path) if named else None
     try:
         if Path(path).stat().st_size > MAX_PHOTO_BYTES:
-            raise BadPhoto(reason="too_large", detail=f"> {MAX_PHOTO_BYTES} bytes")
+            raise BadPhoto(reason="too_large", detail=f"> {MAX_PHOTO_BYTES} bytes", path=shown)
         return Path(path).read_bytes()
     except OSError as error:
-        raise BadPhoto(reason="unreadable", detail=error.strerror) from None
+        raise BadPhoto(reason="unreadable", detail=error.strerror, path=shown) from None
 
 
 def upload_verified_photo(store: Store, certificate_no: str, path: Path, now: datetime) -> dict:
     """An association uploads the photo it checked on site (members who passed before 2010)."""
-    jpeg, width, height = normalize_photo(read_photo_file(path))
+    jpeg, width, height = normalize_photo(read_photo_file(path, named=True))
     with store.transaction() as conn:
         row = member_row(store, certificate_no)
         conn.execute("INSERT OR IGNORE INTO members (certificate_id) VALUES (?)", (row["id"],))
@@ -206,15 +208,21 @@ def _title(qualification: str) -> str:
 
 
 def member_page(job: dict) -> PageData:
-    """What a member certificate shows: the photo, the disclosed details as rows,
-    and a QR code whose signed payload carries only those details."""
+    """What a member certificate shows: the rows a member certificate has (no level, no
+    annotation box: neither applies to a membership), its approval number, the details the
+    member disclosed (the annual inspection among them) as rows, the photo, and a QR code
+    whose signed payload carries only the disclosed details."""
     disclosed = tuple((k, v) for k, v in json.loads(job["disclosed"]))
-    rows = tuple((DETAIL_LABELS[k], f"{v} 年度" if k == "inspection" else v) for k, v in disclosed)
+    approval_no = job.get("approval_no") or dict(disclosed).get("approval_no")
+    rows = ((DETAIL_LABELS["approval_no"], approval_no),) if approval_no else ()
+    rows += tuple((DETAIL_LABELS[k], f"{v} 年度" if k == "inspection" else v)
+                  for k, v in disclosed if k != "approval_no")
     return PageData(certificate_no=job["certificate_no"], name=job["name"], id_type=job["id_type"],
-                    id_number=job["id_number"], qualification=job["qualification"], level=job["level"],
-                    specialty=job["specialty"], issued_on=job["issued_on"], issuer=job["issuer"],
+                    id_number=job["id_number"], qualification=job["qualification"], level=None,
+                    specialty=job["specialty"] or None, issued_on=job["issued_on"], issuer=job["issuer"],
                     seal=job["seal"], seal_id=job["seal_id"], photo_jpeg=job["photo_jpeg"],
-                    title=_title(job["qualification"]), rows=rows, disclosed=disclosed, qr_kind="m")
+                    title=_title(job["qualification"]), rows=rows, disclosed=disclosed, qr_kind="m",
+                    annotation_box=False)
 
 
 def fail_requests_of_revoked(store: Store) -> None:
@@ -230,7 +238,7 @@ def pending_member_pages(store: Store, limit: int | None = None) -> list[tuple[i
     certificate, oldest first; ``admin process`` (certcli.certificates.processing)
     renders, signs and records them with the annotation documents."""
     sql = ("SELECT d.id, d.disclosed, d.photo_jpeg, c.certificate_no, c.name, c.id_type, c.id_number, "
-           "c.qualification, c.level, c.specialty, c.issued_on, c.issuer, c.seal, c.seal_id "
+           "c.qualification, c.level, c.specialty, c.issued_on, c.issuer, c.seal, c.seal_id, c.approval_no "
            "FROM member_documents d JOIN certificates c ON c.id = d.certificate_id "
            "WHERE d.status = 'pending' AND c.status = 'valid' ORDER BY d.id")
     if limit is not None:

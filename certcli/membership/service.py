@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
-from certcli import accounts, audit, rules
+from certcli import accounts, audit, oracles, rules
 from certcli.membership import rules as member_rules
 from certcli.errors import (
     AccountLocked,
@@ -159,10 +159,29 @@ def application_status(store: Store, *, id_type: str, id_number: str, name: str,
     (the first time only) the initial password, handed to ``deliver(certificate_no,
     password)`` inside the transaction that issues it: if delivery fails, nothing
     is issued.  Without ``deliver`` the password stays unissued.  Wrong approval
-    numbers lock the query like wrong passwords lock a login."""
+    numbers lock the query like wrong passwords lock a login.
+
+    No login is needed, so each query is a guess that costs what a login attempt
+    costs (:mod:`certcli.oracles`): scrypt work, one fixed duration whatever the
+    answer, misses audited (``member_status_miss``, ID number masked) and limited
+    per ID number and per name; past the limit every query naming that key is
+    ``rate_limited``."""
     id_number = rules.normalize_id_number(id_type, id_number)
-    rows = store.all(f"SELECT {_MEMBER_COLUMNS} {_FROM} WHERE c.id_type = ? AND c.id_number = ? AND c.name = ? "
-                     "AND c.kind = 'membership' ORDER BY c.issued_on", (id_type, id_number, (name or "").strip()))
+    name = (name or "").strip()
+    with oracles.paced():
+        rows = oracles.guess(
+            store, scope="member_status", keys=(oracles.id_key(id_type, id_number), oracles.name_key(name)), now=now,
+            query=lambda: [row for row in store.all(f"SELECT {_MEMBER_COLUMNS} {_FROM} WHERE c.id_type = ? "
+                                                    "AND c.id_number = ? AND c.kind = 'membership' "
+                                                    "ORDER BY c.issued_on", (id_type, id_number))
+                           if rules.name_key(row["name"]) == rules.name_key(name)],
+            hit=bool, subject=rules.mask_id_number(id_number),
+            details={"id_type": id_type, "name": rules.mask_name(name)})
+        return _progress(store, rows, approval_no, deliver, now)
+
+
+def _progress(store: Store, rows: list[dict], approval_no: str | None, deliver, now: datetime) -> list[dict]:
+    """Each application's review progress and, with the approval number, its credentials."""
     results, failure = [], None
     for row in rows:
         progress = review_of(row)
@@ -339,9 +358,9 @@ def paper_member_status(store: Store, number: str, name: str, now: datetime) -> 
     """What the public lookup (``verify --number``) adds for a membership; None
     for any other certificate.  ``checks`` are (name, ok, reason, detail) for
     ``Verdict.add``; their words are check.* and reason.* in the catalog."""
-    row = store.one(f"SELECT {_MEMBER_COLUMNS} {_FROM} WHERE c.certificate_no = ? AND c.name = ? "
-                    "AND c.kind = 'membership'", ((number or "").strip(), (name or "").strip()))
-    if row is None:
+    row = store.one(f"SELECT {_MEMBER_COLUMNS} {_FROM} WHERE c.certificate_no = ? "
+                    "AND c.kind = 'membership'", ((number or "").strip(),))
+    if row is None or rules.name_key(row["name"]) != rules.name_key(name):
         return None
     progress = review_of(row)
     paper = member_rules.paper_certificate_state(parse_day(row["issued_on"]), rules.cst_day(now))

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from certcli import rules
 from certcli.errors import BadInput, KeyProblem, NotFound, WrongPassphrase
 from certcli.home import ensure_private_dir, write_private
 
@@ -308,7 +309,8 @@ class IssuerKeys:
 
     def _active_entry(self, seal_id: str) -> dict:
         for entry in self._manifest()["seals"]:
-            if entry["seal_id"] == seal_id and entry["status"] == "active":
+            # a retired key is never active, whatever else the manifest says
+            if entry["seal_id"] == seal_id and entry["status"] == "active" and not entry.get("retired_at"):
                 return entry
         raise NotFound(what="seal", value=seal_id)
 
@@ -349,16 +351,29 @@ class IssuerKeys:
     def check_passphrase(self, passphrase: bytes) -> None:
         self._root_key(passphrase)
 
+    def root_sign(self, data: bytes, passphrase: bytes) -> bytes:
+        """ECDSA P-256/SHA-256 signature (DER) of ``data`` by the root key: the signed
+        manifest of the trust bundle (:mod:`certcli.pki.trust_bundle`)."""
+        return self._root_key(passphrase).sign(data, ec.ECDSA(hashes.SHA256()))
+
     def seals(self) -> list[SealInfo]:
         return [self._entry_info(e) for e in self._manifest()["seals"]]
 
     def active_seal(self, seal_id: str) -> SealInfo:
         return self._entry_info(self._active_entry(seal_id))
 
-    def load_seal(self, seal_id: str, passphrase: bytes) -> LoadedSeal:
+    def load_seal(self, seal_id: str, passphrase: bytes, now: datetime | None = None) -> LoadedSeal:
+        """The seal's active key, to sign with.  With ``now``, a key whose certificate may
+        not sign then (:func:`certcli.rules.signing_problem`: not yet valid, expired or
+        ending within ``rules.SIGNING_MARGIN``) is refused: ``admin process`` rotates
+        such a seal before it signs anything (certcli.certificates.seals.renew_for_signing)."""
         entry = self._active_entry(seal_id)
-        key = self._private_key(entry["key_file"], passphrase)
         cert = self._cert(entry["cert_file"])
+        if now is not None:
+            problem = rules.signing_problem(cert.not_valid_before_utc, cert.not_valid_after_utc, _aware(now))
+            if problem is not None:
+                raise KeyProblem(reason=f"seal_{problem}", path=str(self.dir / entry["cert_file"]))
+        key = self._private_key(entry["key_file"], passphrase)
         if key_id_of(key.public_key()) != key_id_of(cert.public_key()):
             raise KeyProblem(reason="key_certificate_mismatch", path=str(self.dir / entry["key_file"]))
         return LoadedSeal(info=self._entry_info(entry), private_key=key, certificate=cert,

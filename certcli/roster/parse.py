@@ -1,5 +1,14 @@
 """Reading certificate rosters (SPEC §4): CSV in UTF-8, UTF-8 with BOM or
-GB18030 (as Excel writes it), or JSON Lines; English or Chinese headers.
+GB18030 (as Excel writes it), tab-separated text, Excel workbooks (.xlsx, one
+sheet: :mod:`certcli.roster.workbook`), or JSON Lines; English or Chinese headers.
+
+What a file is comes from its bytes, not its name: a workbook saved under a
+``.csv`` name is read as a workbook.  A file that is not a roster at all (UTF-16
+"Unicode text", semicolon-separated CSV, an old ``.xls`` workbook, a web page)
+is refused with a reason that names the likely cause and the fix, never as
+"required columns missing".  A header column that is not a roster column is
+named in a :class:`RosterWarning` (with the nearest known column), or refused
+with ``strict``.
 
 Parsing streams: a 1M-row roster is never held in memory.  Each data row comes
 out as either a clean :class:`RosterRow` or a :class:`RowError` with its line
@@ -12,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -77,6 +87,23 @@ class RosterRow(NamedTuple):  # a NamedTuple: a million of them are made per imp
 
 
 @dataclass(frozen=True)
+class RosterWarning:
+    """A header problem that costs no row: ``kind`` is ``unknown_column`` (a column
+    no roster field has, so its values are ignored; ``suggestion`` is the nearest
+    known column, if any) or ``duplicate_column`` (only the first is read)."""
+
+    kind: str
+    column: str
+    suggestion: str | None = None
+
+    def as_json(self) -> dict:
+        return {"kind": self.kind, "column": self.column, "suggestion": self.suggestion}
+
+    def describe(self) -> str:
+        return f"{self.column} → {self.suggestion}" if self.suggestion else self.column
+
+
+@dataclass(frozen=True)
 class RowError:
     line: int
     reason: str  # stable code, e.g. "invalid_id_number"
@@ -130,22 +157,76 @@ def detect_encoding(head: bytes) -> str:
         return "utf-8"  # undecodable rows will be rejected one by one
 
 
-class Roster:
-    """An open roster file; iterate :meth:`rows` once."""
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old .xls format (and password-protected workbooks)
 
-    def __init__(self, path: Path, *, today: date, check_text: Callable[[str, str], None] | None = None):
+
+def sniff(head: bytes) -> str | None:
+    """What a file's first bytes say it is: ``"xlsx"`` (a ZIP archive: a workbook, whatever
+    its name), the :class:`BadRoster` reason for a file that is no roster, or None (text)."""
+    if head.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if head.startswith(_OLE_MAGIC):
+        return "old_excel"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf16"
+    if _utf16_without_bom(head[:4096]):
+        return "utf16"
+    if b"\x00" in head.split(b"\n", 1)[0]:  # no text file has a NUL in its first line
+        return "not_text"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return "web_page"  # HTML or XML: what some systems export as an "Excel" file
+    return None
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """A Latin header in UTF-16 has a NUL in every other byte; a Chinese one has none,
+    but decodes to a known column name."""
+    sample = head[:400 - len(head[:400]) % 2]
+    if len(sample) >= 8:
+        for nul, other in ((sample[1::2], sample[0::2]), (sample[0::2], sample[1::2])):
+            if nul.count(0) >= 0.8 * len(nul) and other.count(0) <= 0.1 * len(other):
+                return True
+    for codec in ("utf-16-le", "utf-16-be"):
+        first = head[:4096 - len(head[:4096]) % 2].decode(codec, errors="replace").split("\n", 1)[0]
+        if any(name in first for name in ("certificate_no", "证书编号", "姓名", "证件号码")):
+            return True
+    return False
+
+
+class Roster:
+    """An open roster file; iterate :meth:`rows` once.  ``sheet``: the worksheet of a
+    workbook (default: the first); ``strict``: header warnings are errors instead."""
+
+    def __init__(self, path: Path, *, today: date, check_text: Callable[[str, str], None] | None = None,
+                 sheet: str | None = None, strict: bool = False):
         self.path = Path(path)
+        self._raw = self._sheet = None
+        self.sheet_name: str | None = None
         try:
-            self.size = self.path.stat().st_size
-            self._raw = open(self.path, "rb")
+            info = self.path.stat()
+        except FileNotFoundError:
+            raise BadRoster(path=str(path), reason="file_not_found") from None
         except OSError as error:
             raise BadRoster(path=str(path), reason="unreadable", detail=error.strerror or str(error)) from None
-        head = self._raw.read(65536)
-        self._raw.seek(0)
-        self.encoding = detect_encoding(head)
-        self.format = "jsonl" if self.path.suffix.lower() in (".jsonl", ".ndjson") or \
-            head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
-        self._lines = _CountingLines(self._raw, self.encoding)
+        if not stat.S_ISREG(info.st_mode):  # a pipe would hang or could not be read twice; a folder is no roster
+            raise BadRoster(path=str(path), reason="not_a_regular_file")
+        try:
+            self.size = info.st_size
+            self._raw = open(self.path, "rb")
+            head = self._raw.read(65536)
+            self._raw.seek(0)
+        except OSError as error:
+            self.close()
+            raise BadRoster(path=str(path), reason="unreadable", detail=error.strerror or str(error)) from None
+        try:
+            self._open(head, sheet)
+        except BaseException:
+            self.close()
+            raise
+        self.strict = strict
+        self.warnings: list[RosterWarning] = []
+        self._warnings_taken = 0
         self.today = today
         self.check_text = check_text
         self._days: dict[str, date] = {}
@@ -153,12 +234,49 @@ class Roster:
         self._text_ok: set[str] = set()
         self._folder = os.path.abspath(self.path.parent)
 
+    def _open(self, head: bytes, sheet: str | None) -> None:
+        kind = sniff(head)
+        self._delimiter = ","
+        if kind == "xlsx":
+            from certcli.roster.workbook import Sheet
+
+            self.encoding, self.format = "", "xlsx"
+            self._sheet = Sheet(self._raw, str(self.path), sheet)
+            self.sheet_name = self._sheet.name
+            return
+        if kind is not None:
+            raise BadRoster(path=str(self.path), reason=kind)
+        if sheet is not None:
+            raise BadRoster(path=str(self.path), reason="sheet_needs_workbook")
+        self.encoding = detect_encoding(head)
+        self.format = "jsonl" if self.path.suffix.lower() in (".jsonl", ".ndjson") or \
+            head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
+        if self.format == "csv":
+            first = head.split(b"\n", 1)[0].decode(self.encoding, errors="replace").lstrip("\ufeff")
+            if "," not in first and "\t" in first:
+                self.format, self._delimiter = "tsv", "\t"  # Excel's "Text (Tab delimited)"
+            elif "," not in first and ";" in first:
+                # Excel under a locale whose decimal mark is a comma: cells may hold "1,5" too
+                raise BadRoster(path=str(self.path), reason="semicolon_separated")
+        self._lines = _CountingLines(self._raw, self.encoding)
+
     @property
     def bytes_read(self) -> int:
+        if self._sheet is not None:  # the sheet streams from the archive: how far into the file it has read
+            return min(self.size, self._raw.tell())
         return self._lines.bytes_read
 
+    def take_warnings(self) -> list[RosterWarning]:
+        """The warnings found since the last call (the header's come with the first rows)."""
+        new = self.warnings[self._warnings_taken:]
+        self._warnings_taken = len(self.warnings)
+        return new
+
     def close(self) -> None:
-        self._raw.close()
+        if self._sheet is not None:
+            self._sheet.close()
+        if self._raw is not None:
+            self._raw.close()
 
     def __enter__(self):
         return self
@@ -167,7 +285,8 @@ class Roster:
         self.close()
 
     def rows(self) -> Iterator[RosterRow | RowError]:
-        records = self._jsonl_records() if self.format == "jsonl" else self._csv_records()
+        records = (self._jsonl_records() if self.format == "jsonl" else
+                   self._xlsx_records() if self.format == "xlsx" else self._csv_records())
         for line, record in records:
             if isinstance(record, RowError):
                 yield record
@@ -178,14 +297,14 @@ class Roster:
                 yield RowError(line, reject.reason, reject.field, reject.detail, record[0].strip()[:64])
 
     def _csv_records(self) -> Iterator[tuple[int, list[str] | RowError]]:
-        reader = csv.reader(self._lines)
+        reader = csv.reader(self._lines, delimiter=self._delimiter)
         try:
             header = next(reader)
         except StopIteration:
             raise BadRoster(path=str(self.path), reason="empty") from None
         except csv.Error as error:
             raise BadRoster(path=str(self.path), reason="unreadable", detail=str(error)) from None
-        columns = _map_header(header, self.path)
+        columns = self._header(header)
         width = len(columns)
         # where each of FIELDS sits in a row, so a record is built with one list comprehension
         positions = [columns.index(f) if f in columns else None for f in FIELDS]
@@ -207,8 +326,78 @@ class Roster:
                 values = values + [""] * (width - len(values))
             yield reader.line_num, [values[i].strip() if i is not None else "" for i in positions]
 
+    def _xlsx_records(self) -> Iterator[tuple[int, list[str] | RowError]]:
+        from certcli.roster.workbook import HEADER_SEARCH_ROWS, CellProblem, cell_text, filled, header_text
+
+        rows = self._sheet.rows()
+        header = first_filled = None
+        started = 0
+        # The header is the first row that names the required columns: a title row or
+        # notes above it are skipped.  Rows are read one at a time, so none is skipped past it.
+        for line, cells in rows:
+            texts = [header_text(c) for c in cells]
+            count = sum(1 for text in texts if text)
+            if count:
+                started = started or line
+                if first_filled is None or (count >= 2 and sum(1 for t in first_filled if t) < 2):
+                    first_filled = texts
+                if count >= 2 and not _missing(_columns_of(texts)[0]):
+                    header = texts
+                    break
+            if started and line - started >= HEADER_SEARCH_ROWS:
+                break
+        if header is None:
+            if first_filled is None or sum(1 for text in first_filled if text) < 2:  # empty, or notes only
+                raise BadRoster(path=str(self.path), reason="empty_sheet",
+                                detail=[ws.title for ws in self._sheet.book.worksheets])
+            header = first_filled  # reports the missing columns
+        while header and not header[-1]:
+            header.pop()
+        columns = self._header(header)
+        width = len(columns)
+        positions = [(columns.index(f), f) if f in columns else (None, f) for f in FIELDS]
+        number_at = columns.index("certificate_no")
+        for line, cells in rows:
+            if not any(filled(c) for c in cells):
+                continue
+            if len(cells) > width and any(filled(c) for c in cells[width:]):
+                used = max(i for i, c in enumerate(cells) if filled(c)) + 1
+                yield line, RowError(line, "too_many_columns", detail=f"{used} > {width}")
+                continue
+            try:
+                values = [cell_text(cells[i], f) if i is not None and i < len(cells) else "" for i, f in positions]
+            except CellProblem as problem:
+                number = cells[number_at] if number_at < len(cells) else None
+                yield line, RowError(line, *problem.args,
+                                     certificate_no=str(number).strip()[:64] if filled(number) else "")
+                continue
+            yield line, values
+
+    def _header(self, header: list[str]) -> list[str | None]:
+        """The roster field of each column; header warnings recorded (or, strict, refused)."""
+        columns, warnings = _columns_of(header)
+        missing = _missing(columns)
+        if missing:
+            raise BadRoster(path=str(self.path), reason="missing_columns", detail=missing)
+        self._warn(warnings, columns)
+        return columns
+
+    def _warn(self, warnings: list[RosterWarning], columns) -> None:
+        if not warnings:
+            return
+        kind = "unknown_column" if any(w.kind == "unknown_column" for w in warnings) else warnings[0].kind
+        present = {c for c in columns if c}
+        # a header of thousands of junk columns is named in part (and suggestions cost a comparison each)
+        warnings = [RosterWarning(w.kind, w.column, _suggest(w.column, present) if w.kind == "unknown_column" else None)
+                    for w in warnings[:max(0, MAX_WARNINGS - len(self.warnings))]]
+        if self.strict:
+            raise BadRoster(path=str(self.path), reason=kind, detail=[w.describe() for w in warnings])
+        self.warnings.extend(warnings)
+
     def _jsonl_records(self) -> Iterator[tuple[int, list[str] | RowError]]:
         seen_header_check = False
+        last_keys: set | None = None
+        named: set[str] = set()  # unknown keys already warned about
         for line, text in enumerate(self._lines, start=1):
             if not text.strip():
                 continue
@@ -221,11 +410,24 @@ class Roster:
                 yield line, RowError(line, "malformed_json", detail="not an object")
                 continue
             record = {HEADER_ALIASES.get(k, k): "" if v is None else str(v) for k, v in obj.items()}
-            if not seen_header_check:
+            first = not seen_header_check
+            if first:
                 seen_header_check = True
                 missing = [f for f in REQUIRED if f not in record]
                 if missing and not any(f in record for f in FIELDS):
                     raise BadRoster(path=str(self.path), reason="missing_columns", detail=missing)
+            if last_keys is None or obj.keys() != last_keys:  # records usually share their keys: checked once
+                last_keys = set(obj)
+                unknown = [k for k in obj if k.strip() and k not in named and HEADER_ALIASES.get(k, k) not in FIELDS]
+                if unknown and self.strict and not first:
+                    last_keys = None  # every record with the key is refused
+                    yield line, RowError(line, "unknown_column", unknown[0][:64],
+                                         _suggest(unknown[0], set(record)) or "",
+                                         (record.get("certificate_no") or "").strip()[:64])
+                    continue
+                if unknown:
+                    named.update(unknown)
+                    self._warn([RosterWarning("unknown_column", k[:64]) for k in unknown], list(record))
             yield line, [(record.get(f) or "").strip() for f in FIELDS]
 
     def _clean(self, line: int, values: list[str]) -> RosterRow:
@@ -245,6 +447,7 @@ class Roster:
                 raise _Reject("missing_value", FIELDS[index])
         if not _CERT_NO.match(certificate_no):
             raise _Reject("invalid_certificate_no", "certificate_no")
+        name = rules.normalize_name(name)  # as registration keeps it: NFC, single spaces
         id_type = ID_TYPE_ALIASES.get(id_type, id_type or "resident_id")
         try:
             id_number = rules.normalize_id_number(id_type, id_number)
@@ -317,13 +520,45 @@ def _seal_of(value: str, issuer: str) -> str:
     return seal
 
 
-def _map_header(header: list[str], path: Path) -> list[str | None]:
-    columns = []
+MAX_WARNINGS = 100
+_SQUEEZE = re.compile(r"[\s*＊]+")  # "姓　名", "*证书编号": spacing and required-field marks
+
+
+def column_key(name: str) -> str | None:
+    """The roster field a header names (English or Chinese), or None."""
+    key = HEADER_ALIASES.get(name)
+    if key is None:
+        squeezed = _SQUEEZE.sub("", name)
+        key = HEADER_ALIASES.get(squeezed) or name.lower().replace(" ", "_").replace("-", "_")
+    return key if key in FIELDS else None
+
+
+def _columns_of(header: list[str]) -> tuple[list[str | None], list[RosterWarning]]:
+    columns: list[str | None] = []
+    warnings: list[RosterWarning] = []
+    seen: set[str] = set()
     for raw in header:
         name = raw.strip().lstrip("\ufeff").strip()
-        key = HEADER_ALIASES.get(name, name.lower().replace(" ", "_"))
-        columns.append(key if key in FIELDS else None)
-    missing = [f for f in REQUIRED if f not in columns]
-    if missing:
-        raise BadRoster(path=str(path), reason="missing_columns", detail=missing)
-    return columns
+        key = column_key(name)
+        if key is not None and key in seen:
+            warnings.append(RosterWarning("duplicate_column", name[:64]))
+            key = None
+        elif key is None and name:
+            warnings.append(RosterWarning("unknown_column", name[:64]))
+        seen.add(key)
+        columns.append(key)
+    return columns, warnings
+
+
+def _missing(columns) -> list[str]:
+    return [f for f in REQUIRED if f not in columns]
+
+
+def _suggest(column: str, present: set) -> str | None:
+    """The known column nearest to a misspelt one (English or Chinese), if one is near."""
+    import difflib
+
+    name = _SQUEEZE.sub("", column).lower().replace(" ", "_").replace("-", "_")
+    candidates = [c for c in (*FIELDS, *HEADER_ALIASES) if HEADER_ALIASES.get(c, c) not in present]
+    found = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return found[0] if found else None

@@ -25,7 +25,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from certcli.roster.parse import Roster, RowError
+from certcli.roster.parse import Roster, RosterWarning, RowError
 
 CHUNK_ROWS = 5000
 PARALLEL_MIN_BYTES = 2**20  # ~7k rows: below this the worker's start-up outweighs the overlap
@@ -41,6 +41,7 @@ class Chunk:
     seals: dict[str, str] = field(default_factory=dict)  # seal_id -> issuer, first seen in this chunk
     records: int = 0  # data rows read: len(rows) + len(errors)
     bytes_read: int = 0
+    warnings: list[RosterWarning] = field(default_factory=list)  # found since the chunk before (the header's first)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,11 @@ class Header:
     encoding: str
     format: str
     size: int
+    sheet: str | None = None  # the worksheet read, for a workbook
+
+    @classmethod
+    def of(cls, roster: Roster) -> Header:
+        return cls(roster.encoding, roster.format, roster.size, roster.sheet_name)
 
 
 INSERT_COLUMNS = ("certificate_no", "name", "id_type", "id_number", "qualification", "level", "specialty",
@@ -73,9 +79,11 @@ def local_chunks(roster: Roster, imported_at: str, chunk_rows: int = CHUNK_ROWS)
                                imported_at))
         if chunk.records >= chunk_rows:
             chunk.bytes_read = roster.bytes_read
+            chunk.warnings = roster.take_warnings()
             yield chunk
             chunk = Chunk()
     chunk.bytes_read = roster.bytes_read
+    chunk.warnings = roster.take_warnings()
     yield chunk
 
 
@@ -84,9 +92,9 @@ class ParsedRoster:
 
     def __init__(self, path: Path, *, today: date, imported_at: str,
                  check_text: Callable[[str, str], None] | None = None, parallel: bool | None = None,
-                 chunk_rows: int = CHUNK_ROWS):
+                 chunk_rows: int = CHUNK_ROWS, sheet: str | None = None, strict: bool = False):
         self.path, self.today, self.imported_at, self.check_text = Path(path), today, imported_at, check_text
-        self.chunk_rows = chunk_rows
+        self.chunk_rows, self.sheet, self.strict = chunk_rows, sheet, strict
         self.parallel = self._want_worker() if parallel is None else parallel and _importable(check_text)
         self._roster: Roster | None = None
         self._worker: subprocess.Popen | None = None
@@ -110,8 +118,9 @@ class ParsedRoster:
                 self.__exit__()
                 raise
         if not self.parallel:
-            self._roster = Roster(self.path, today=self.today, check_text=self.check_text)
-            self.header = Header(self._roster.encoding, self._roster.format, self._roster.size)
+            self._roster = Roster(self.path, today=self.today, check_text=self.check_text, sheet=self.sheet,
+                                  strict=self.strict)
+            self.header = Header.of(self._roster)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -132,7 +141,8 @@ class ParsedRoster:
 
     def _start_worker(self) -> None:
         job = {"path": str(self.path), "today": self.today.isoformat(), "imported_at": self.imported_at,
-               "check_text": _name_of(self.check_text), "chunk_rows": self.chunk_rows}
+               "check_text": _name_of(self.check_text), "chunk_rows": self.chunk_rows, "sheet": self.sheet,
+               "strict": self.strict}
         # The worker imports this very certcli (not one that happens to sit in the
         # current directory); stderr is dropped: it reports every failure as a message.
         package_root = str(Path(__file__).resolve().parents[2])
@@ -183,8 +193,9 @@ def _work(job: dict, out: BinaryIO) -> None:
 
     try:
         with Roster(Path(job["path"]), today=date.fromisoformat(job["today"]),
-                    check_text=_load(job["check_text"])) as roster:
-            send("header", Header(roster.encoding, roster.format, roster.size))
+                    check_text=_load(job["check_text"]), sheet=job.get("sheet"),
+                    strict=job.get("strict", False)) as roster:
+            send("header", Header.of(roster))
             for chunk in local_chunks(roster, job["imported_at"], job["chunk_rows"]):
                 send("chunk", chunk)
         send("end", None)

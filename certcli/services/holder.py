@@ -14,7 +14,8 @@ Words are the command's too: results carry codes (states, checklist items,
 reasons), never translated text.
 
 Implementations: :class:`certcli.services.local.LocalHolderService` over the
-store; a remote one (``--server URL``) will speak HTTP to ``certcli serve``.
+store; :class:`certcli.services.remote.RemoteHolderService` (``--server URL``)
+speaks HTTP to ``certcli serve``, whose routes call the local one.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ EMPTY_LIST_REASONS = ("not_obtained", "not_yet_online", "outside_scope", "detail
 class Download:
     """A signed PDF and the JSON-ready facts about it.
 
-    ``facts`` is ``{"annotation_no", "valid_until"}`` for a certificate and
+    ``facts`` is ``{"annotation_no", "valid_until", "valid_through"}`` for a certificate and
     ``{"document_no", "disclosed", "completed_at"}`` for a member certificate."""
 
     certificate_no: str
@@ -48,7 +49,10 @@ class HolderService(Protocol):
         """The normalised ID number, or InvalidIdNumber/BadInput (asked before any password prompt)."""
 
     def register(self, *, name: str, id_number: str, id_type: str, password: str) -> dict:
-        """``{"registered": true, "name", "id_type", "id_number_masked"}``."""
+        """``{"registered": true, "name", "id_type", "id_number_masked", "replaced"}``; ``replaced``
+        is null for a new account, else why the ID document's earlier account was replaced
+        (``details_corrected``: it saw no certificate and the new details do (R9);
+        ``reset_by_administrator``)."""
 
     def login(self, *, id_number: str, password: str, id_type: Optional[str] = None) -> dict:
         """Open a session: ``{"logged_in": true, "name", "id_number_masked", "terms_accepted",
@@ -80,7 +84,7 @@ class HolderService(Protocol):
 
     def annotate(self, certificate_no: str, *, scenario: Optional[str] = None, days: int = 90) -> dict:
         """Apply for an annotation: ``{"certificate_no", "annotation_no", "status", "scenario", "days",
-        "applied_day", "valid_until", "last_usable_day"}``."""
+        "applied_day", "valid_until", "valid_through", "last_usable_day"}``."""
 
     def renew(self, certificate_no: str, *, days: int = 90) -> dict:
         """Apply again with the scenario of the latest annotation; as :meth:`annotate`."""

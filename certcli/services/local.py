@@ -4,7 +4,8 @@ A thin adapter: the rules and queries live in :mod:`certcli.accounts`,
 :mod:`certcli.certificates.holder`, :mod:`certcli.membership` and
 :mod:`certcli.regions`; this class checks the session the way each command
 always did, calls them, and returns plain JSON-ready data (dates as ISO text).
-The login session is the home's session file.  Modules beyond accounts are
+The login session is the home's session file, or (``certcli serve``) the
+bearer token of one request: ``session=accounts.TokenSession(token)``.  Modules beyond accounts are
 imported by the methods that need them, so ``certcli login`` does not load
 the membership document pipeline.
 """
@@ -30,13 +31,17 @@ class LocalHolderService:
 
     ``store`` is an open :class:`certcli.store.Store`, a callable returning one
     (opened on first use, e.g. ``Runtime.store``; its owner closes it), or None:
-    then the service opens the home's store itself and :meth:`close` closes it."""
+    then the service opens the home's store itself and :meth:`close` closes it.
+    ``session`` is where the login token is kept: None for the home's session
+    file, or an :class:`certcli.accounts.TokenSession` (the server, per request)."""
 
-    def __init__(self, home: Path, now: datetime, store: Union[object, Callable[[], object], None] = None):
+    def __init__(self, home: Path, now: datetime, store: Union[object, Callable[[], object], None] = None,
+                 session: Optional[accounts.TokenSession] = None):
         self.home = Path(home)
         self.now = now
         self._source = store
         self._own = None
+        self.session = self.home if session is None else session
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -63,7 +68,7 @@ class LocalHolderService:
     def _holder(self):
         """The logged-in holder who has accepted the current terms (R11)."""
         store = self._db()
-        account = accounts.current_account(store, self.home, self.now)
+        account = accounts.current_account(store, self.session, self.now)
         accounts.require_terms(store, account, self.now)
         return store, account
 
@@ -71,7 +76,7 @@ class LocalHolderService:
         from certcli.membership import service as membership
 
         store = self._db()
-        return store, membership.current_member(store, self.home, self.now)
+        return store, membership.current_member(store, self.session, self.now)
 
     # --- account -------------------------------------------------------------------------
 
@@ -79,14 +84,15 @@ class LocalHolderService:
         return rules.normalize_id_number(id_type, id_number)
 
     def register(self, *, name: str, id_number: str, id_type: str, password: str) -> dict:
-        account = accounts.register(self._db(), id_type=id_type, id_number=id_number, name=name,
-                                    password=password, now=self.now)
+        registration = accounts.register_holder(self._db(), id_type=id_type, id_number=id_number, name=name,
+                                                password=password, now=self.now)
+        account = registration.account
         return {"registered": True, "name": account.name, "id_type": account.id_type,
-                "id_number_masked": rules.mask_id_number(account.id_number)}
+                "id_number_masked": rules.mask_id_number(account.id_number), "replaced": registration.replaced}
 
     def login(self, *, id_number: str, password: str, id_type: Optional[str] = None) -> dict:
         store = self._db()
-        account = accounts.login(store, self.home, id_number=id_number, password=password, id_type=id_type,
+        account = accounts.login(store, self.session, id_number=id_number, password=password, id_type=id_type,
                                  now=self.now)
         terms = accounts.current_terms(store, self.now)
         return {"logged_in": True, "name": account.name, "id_number_masked": rules.mask_id_number(account.id_number),
@@ -95,24 +101,24 @@ class LocalHolderService:
     def login_member(self, *, certificate_no: str, password: str, new_password: Optional[str] = None) -> dict:
         from certcli.membership import service as membership
 
-        account, changed = membership.login(self._db(), self.home, certificate_no=certificate_no,
+        account, changed = membership.login(self._db(), self.session, certificate_no=certificate_no,
                                             password=password, new_password=lambda: new_password, now=self.now)
         return {"logged_in": True, "member": True, "certificate_no": (certificate_no or "").strip().upper(),
                 "name": account.name, "password_changed": changed}
 
     def logout(self) -> dict:
-        return {"logged_out": accounts.logout(self._db(), self.home)}
+        return {"logged_out": accounts.logout(self._db(), self.session)}
 
     def terms(self) -> dict:
         store = self._db()
-        account = accounts.current_account(store, self.home, self.now)
+        account = accounts.current_account(store, self.session, self.now)
         terms = accounts.current_terms(store, self.now)
         return {"terms_version": terms["version"], "text_zh": terms["text_zh"], "text_en": terms["text_en"],
                 "accepted_version": account.terms_version}
 
     def accept_terms(self) -> dict:
         store = self._db()
-        account = accounts.current_account(store, self.home, self.now)
+        account = accounts.current_account(store, self.session, self.now)
         return {"accepted": True, "terms_version": accounts.accept_terms(store, account, self.now)}
 
     # --- certificates --------------------------------------------------------------------
@@ -153,7 +159,8 @@ class LocalHolderService:
         store, account = self._holder()
         pdf, annotation = holder.document_for_download(store, account, certificate_no, self.now)
         return Download(certificate_no, pdf, {"annotation_no": annotation["annotation_no"],
-                                              "valid_until": annotation["valid_until"]})
+                                              "valid_until": annotation["valid_until"],
+                                              "valid_through": holder.valid_through(annotation["valid_until"])})
 
     # --- membership ----------------------------------------------------------------------
 
@@ -239,7 +246,7 @@ class LocalHolderService:
         from certcli.membership.service import MEMBER_ID_TYPE
 
         store = self._db()
-        account = accounts.current_account(store, self.home, self.now)
+        account = accounts.current_account(store, self.session, self.now)
         if account.id_type == MEMBER_ID_TYPE:
             raise PaperMemberNotIssued()
         accounts.require_terms(store, account, self.now)
@@ -272,3 +279,30 @@ def _birth_date(text: Optional[str]) -> Optional[date]:
         return parse_day(text)
     except ValueError:
         raise BadInput(field="--birth-date", value=text[:20], reason="format") from None
+
+
+class LocalVerifier:
+    """``verify`` over the home's keys and store, or a trust bundle: the verify document
+    (:func:`certcli.verification.document.verify_document`, which ``certcli serve`` answers too)."""
+
+    def __init__(self, home: Path, now: datetime, lang: str, trust: Optional[Path] = None,
+                 ledgers: Optional[Path] = None, max_bundle_age=None):
+        self.home, self.now, self.lang, self.trust = Path(home), now, lang, trust
+        self.ledgers, self.max_bundle_age = ledgers, max_bundle_age     # with a trust bundle only
+
+    def verify(self, *, pdf: Optional[Path] = None, qr: Optional[str] = None, number: Optional[str] = None,
+               name: Optional[str] = None) -> dict:
+        from certcli.verification.document import verify_document
+
+        if number is not None:
+            from certcli.home import has_store
+
+            if not has_store(self.home):   # a trust bundle cannot answer a lookup: the issuer's records can
+                from certcli.errors import LookupNeedsStore
+
+                raise LookupNeedsStore(path=str(self.home))
+        return verify_document(self.home, self.now, self.lang, trust=self.trust, pdf_path=pdf, qr=qr,
+                               number=number, name=name, ledgers=self.ledgers, max_bundle_age=self.max_bundle_age)
+
+    def close(self) -> None:
+        pass

@@ -20,30 +20,62 @@ import unicodedata
 from datetime import datetime
 from pathlib import Path
 
-from certcli import rules
-from certcli.errors import BadInput, KeyProblem
+from certcli import oracles, rules
+from certcli.errors import CertcliError, KeyProblem
 from certcli.verification.claims import (MAX_WINDOW, ROTATION_GRACE, decode_qr,  # noqa: F401 - re-exported
                                          qualification_name, seal_check, status_check, window_check)
 from certcli.verification.context import (MAX_PDF_BYTES, Check, Context, ReadOnlyStore,  # noqa: F401
-                                          Verdict, cst_text)
+                                          Verdict, cst_text, read_regular_file)
 from certcli.verification.pdf import locate_signature, verify_pdf
 
-QR_CHECKS = ("qr_signature", "seal_key", "certificate_status", "annotation_window")
+QR_CHECKS = ("qr_signature", "seal_key", "issued", "certificate_status", "annotation_window")
 
 
 # --- number + name -----------------------------------------------------------
 
-def verify_lookup(context: Context, number: str, name: str, now: datetime) -> Verdict:
+def verify_lookup(context: Context, number: str, name: str, now: datetime, *, guesses=None) -> Verdict:
     """The public 证书查验.  A wrong name looks exactly like an unknown number (same
-    query, same answer); nothing private (ID number, phone, account) is returned."""
-    verdict = Verdict("lookup")
+    query, same answer); nothing private (ID number, phone, account) is returned.
+
+    Each lookup is a guess that costs what a login attempt costs (:mod:`certcli.oracles`):
+    scrypt work, a fixed duration for hits and misses alike, misses audited
+    (``lookup_miss``) and limited per name (an attacker who knows a name enumerates
+    numbers) and per number; past the limit every lookup naming that key is
+    ``rate_limited``.  ``guesses`` is the writable store that counts misses (default:
+    the context's store, opened for writing for this lookup)."""
     if context.store is None:
         raise KeyProblem(reason="no_store")
+    with oracles.paced():
+        own = None
+        if guesses is None:
+            guesses = context.store if hasattr(context.store, "transaction") else None
+        if guesses is None:
+            from certcli.store import Store
+
+            guesses = own = Store(context.store.path)
+        try:
+            return _lookup(context, guesses, number, name, now)
+        finally:
+            if own is not None:
+                own.close()
+
+
+def _lookup(context: Context, guesses, number: str, name: str, now: datetime) -> Verdict:
+    verdict = Verdict("lookup", checked_at=now)
     number = unicodedata.normalize("NFC", (number or "").strip())
     name = unicodedata.normalize("NFC", (name or "").strip())
-    row = context.store.one(
-        "SELECT certificate_no, kind, qualification, level, issued_on, issuer, status FROM certificates "
-        "WHERE certificate_no = ? AND name = ?", (number, name)) if number and name else None
+
+    def query():   # names compare as the roster stores them (rules.name_key: spacing, Latin case)
+        found = context.store.one(
+            "SELECT certificate_no, kind, name, qualification, level, issued_on, issuer, status FROM certificates "
+            "WHERE certificate_no = ?", (number,))
+        return found if found is not None and rules.name_key(found.pop("name")) == rules.name_key(name) else None
+
+    row = None
+    if number and name:   # nothing to guess without both
+        row = oracles.guess(guesses, scope="lookup", keys=(oracles.name_key(name), oracles.number_key(number)),
+                            now=now, query=query, hit=lambda found: found is not None, subject=number[:64],
+                            details={"name": rules.mask_name(name)})
     if row is None:
         verdict.add("lookup", False, "not_found")
         return verdict.skip_rest(("certificate_status",))
@@ -76,29 +108,36 @@ def _membership_lookup(verdict: Verdict, context: Context, number: str, name: st
 def verify_qr(payload: str, context: Context, now: datetime, verdict: Verdict | None = None) -> Verdict:
     """Offline: needs only the trust bundle.  The payload is taken exactly as given
     (no trimming), so any edited character makes it not valid."""
+    from certcli.documents.qrpayload import signed_digest
+    from certcli.verification import issued
+
     context.require_trust()
-    verdict = verdict or Verdict("qr")
+    verdict = verdict or Verdict("qr", checked_at=now)
+    issued.note_bundle(verdict, context, now)
     decoded = decode_qr(verdict, payload if isinstance(payload, str) else "", context)
     if decoded is None:
         return verdict.skip_rest(QR_CHECKS)
     claims, info = decoded
-    seal_check(verdict, info, claims.valid_from, now)
-    status_check(verdict, context, claims.certificate_no)
+    # exactly this payload, issued by the issuer (registry, or a closed key's ledger)?
+    try:
+        digest = signed_digest(payload)
+    except CertcliError:        # decoded, yet not the bare payload: it cannot be the one recorded
+        digest = ""
+    found = issued.lookup(context, "qr", digest, claims, info)
+    seal_check(verdict, info, claims.valid_from, now, recorded=found.ok)
+    issued.scope_check(verdict, context, claims, info)
+    issued.add_issued(verdict, found, info)
+    status_check(verdict, context, claims.certificate_no, now)
     window_check(verdict, claims.valid_from, claims.valid_until, now)
-    return verdict
+    return verdict.skip_rest(QR_CHECKS)
 
 
 # --- PDF (see certcli.verification.pdf) ---------------------------------------------
 
 def verify_pdf_file(path: Path, context: Context, now: datetime) -> Verdict:
-    """Read at most ``MAX_PDF_BYTES`` + 1 bytes: a larger file is refused unread."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_PDF_BYTES + 1)
-    except OSError as error:
-        reason = error.strerror or "unreadable"
-        raise BadInput(field="PATH", value=str(path), reason=reason) from None
-    return verify_pdf(data, context, now)
+    """Read at most ``MAX_PDF_BYTES`` + 1 bytes: a larger file is refused unread.
+    Only a regular file is read: a FIFO, a device or a directory is ``bad_input`` at once."""
+    return verify_pdf(read_regular_file(path, "PATH", MAX_PDF_BYTES + 1), context, now)
 
 
 def check_byte_range(data: bytes) -> tuple[bool, str]:

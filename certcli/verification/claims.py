@@ -18,25 +18,40 @@ MAX_WINDOW = timedelta(days=rules.MAX_ANNOTATION_DAYS)
 ROTATION_GRACE = timedelta(hours=1)
 
 
-def status_check(verdict: Verdict, context: Context, number: str) -> None:
+def status_check(verdict: Verdict, context: Context, number: str, now: datetime | None = None) -> None:
+    """The store's current status; without it, the signed bundle's revocation list as of
+    its ``issued_at``.  With the store a number it never issued is NOT VALID."""
+    from certcli.verification import issued
+
     if context.store is None:
-        verdict.add("certificate_status", None, "no_store")
+        if context.bundle is not None:
+            issued.bundle_status(verdict, context, number, now or verdict.checked_at)
+        else:
+            verdict.add("certificate_status", None, "no_store")
         return
     row = context.store.one("SELECT status FROM certificates WHERE certificate_no = ?", (number,))
     if row is None:
-        verdict.add("certificate_status", None, "not_in_store")
+        verdict.add("certificate_status", False, "not_issued")
     elif row["status"] == "revoked":
         verdict.add("certificate_status", False, "certificate_revoked")
+    elif now is not None and issued.is_stale(context, now):
+        verdict.add("certificate_status", False, "bundle_stale", cst_text(context.bundle.issued_at))
     else:
         verdict.add("certificate_status", True)
 
 
-def qualification_name(code: str) -> str | None:
-    for table in (catalog.MINISTRY_QUALIFICATIONS, catalog.ASSOCIATION_QUALIFICATIONS):
-        for name, known in table.items():
-            if known == code:
-                return name
-    return None
+def qualification_name(code: str, context: Context | None = None, number: str | None = None) -> str | None:
+    """The qualification a QR code names by its code: a known one from the catalog; any other
+    from the issuer's store, when it is here and its certificate has exactly that code."""
+    name = catalog.qualification_name(code)
+    if name is None and context is not None and context.store is not None and number:
+        try:
+            row = context.store.one("SELECT qualification FROM certificates WHERE certificate_no = ?", (number,))
+        except Exception:  # noqa: BLE001 - a name is a courtesy: the checks decide validity
+            row = None
+        if row is not None and catalog.qualification_code(row["qualification"]) == code:
+            name = row["qualification"]
+    return name
 
 
 def decode_qr(verdict: Verdict, payload, context: Context):
@@ -51,26 +66,36 @@ def decode_qr(verdict: Verdict, payload, context: Context):
         return None
     info = context.seal_keys[claims.key_id][0]
     verdict.add("qr_signature", True)
-    qualification = qualification_name(claims.qualification_code)
+    qualification = qualification_name(claims.qualification_code, context, claims.certificate_no)
     verdict.facts.update({
         "certificate_no": claims.certificate_no, "name": claims.masked_name,
         **({"qualification": qualification} if qualification else {}),
         "qualification_code": claims.qualification_code, "seal": info.name,
-        "valid_from": claims.valid_from, "valid_until": claims.valid_until, "key_id": claims.key_id,
-        **dict(claims.extra)})
+        "valid_from": claims.valid_from, "valid_until": claims.valid_until,
+        # the last usable day, inclusive (ISO date), beside the exclusive end
+        "valid_through": rules.valid_through(claims.valid_until).isoformat() if claims.valid_until else None,
+        "key_id": claims.key_id, **dict(claims.extra)})
     return claims, info
 
 
-def seal_check(verdict: Verdict, info, signed_at: datetime | None, now: datetime) -> None:
+def seal_check(verdict: Verdict, info, signed_at: datetime | None, now: datetime,
+               recorded: bool | None = None) -> None:
     """Was the seal key usable when it signed, and is its certificate still in force?
 
     A retired key's signatures count only when made before ``retired_at``; with no
     signing time to go by (an exempt QR payload) a retired key proves nothing.  A
     rotated key's count when made before ``rotated_at`` (+ ROTATION_GRACE): a key
     that signs after a newer one took over was not used by the issuer's process.
+    ``recorded`` is what the issuer's registry or the key's ledger says
+    (:mod:`certcli.verification.issued`): True overrides the claimed signing time
+    (the issuer recorded it before the key closed), False means a retired key's
+    signature counts for nothing, whatever time it claims.
     """
     rotated_at = info.rotated_at
-    if info.retired_at is not None and (signed_at is None or signed_at >= info.retired_at):
+    if recorded is True:
+        rotated_at = None
+    if info.retired_at is not None and recorded is not True and \
+            (recorded is False or signed_at is None or signed_at >= info.retired_at):
         verdict.add("seal_key", False, "seal_compromised", info.key_id)
     elif rotated_at is not None and signed_at is not None and signed_at >= rotated_at + ROTATION_GRACE:
         verdict.add("seal_key", False, "seal_rotated", f"{info.key_id} {cst_text(rotated_at)}")

@@ -10,7 +10,7 @@ import it and none of them imports another back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,6 +20,36 @@ from certcli.home import keys_dir, store_file
 from certcli.store import RowQueries
 
 MAX_PDF_BYTES = 20 * 2**20
+MAX_TRUST_BYTES = 2**20
+
+
+def read_regular_file(path: Path, field: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of the *regular* file ``path``; :class:`BadInput` for
+    anything else.  A FIFO, a device, a socket or a directory is refused at once
+    (``not_a_regular_file``), never read: it could block forever or never end.
+    ``stat`` first, so nothing odd is even opened; then the file is opened
+    non-blocking and its descriptor checked with ``fstat``, so a swap between the
+    check and the open (a FIFO put in its place) is caught too."""
+    import os
+    import stat
+
+    def refuse(reason: str):
+        return BadInput(field=field, value=str(path), reason=reason)
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise refuse("not_a_regular_file")
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise refuse(error.strerror or "unreadable") from None
+    with open(descriptor, "rb", closefd=True) as handle:   # owns the descriptor from here
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise refuse("not_a_regular_file")
+            return handle.read(limit)
+        except OSError as error:
+            raise refuse(error.strerror or "unreadable") from None
 
 
 def cst_text(instant: datetime | None) -> str:
@@ -45,11 +75,22 @@ class Check:
         return f"{_text('reason', self.reason, lang)} {self.detail}".strip()
 
 
+# reasons whose detail (a file name) the one-line verdict repeats
+_NAMED_IN_SENTENCE = frozenset({"ledger_missing", "ledger_mismatch"})
+
+
 @dataclass
 class Verdict:
     kind: str
     checks: list[Check] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
+    checked_at: datetime | None = None   # the "now" every check was made at
+    clock_overridden: bool = False       # that "now" came from CERTCLI_NOW, not the real clock
+    # the signed trust bundle the verdict rests on (verify --trust): its date, and the status as of it
+    bundle_issued_at: datetime | None = None
+    bundle_next_update: datetime | None = None
+    status_as_of: datetime | None = None  # set when the certificate status came from the bundle
+    warnings: list = field(default_factory=list)   # (code, data): e.g. the bundle is past next_update
 
     @property
     def valid(self) -> bool:
@@ -77,26 +118,62 @@ class Verdict:
         self.checks.sort(key=lambda c: order.get(c.name, len(order)))
         return self
 
+    def clock_note(self, lang: str) -> str:
+        """"checked as of … (clock overridden)" when the clock was moved, else ""."""
+        if not self.clock_overridden or self.checked_at is None:
+            return ""
+        return i18n.t("verdict.checked_as_of", lang, at=i18n.format_instant(self.checked_at, lang, seconds=True))
+
     def sentence(self, lang: str) -> str:
         """One line a non-expert understands: the verdict and why."""
         if not self.valid:
-            return i18n.t("verdict.not_valid", lang, reason=_text("reason", self.reason, lang))
+            reason = _text("reason", self.reason, lang)
+            failed = next((c for c in self.checks if c.ok is False), None)
+            if failed is not None and failed.reason in _NAMED_IN_SENTENCE and failed.detail:
+                reason += f": {failed.detail}"        # the file a verifier must fetch, right in the verdict
+            return i18n.t("verdict.not_valid", lang, reason=reason)
         if self.kind == "lookup":
             return i18n.t("verdict.lookup_valid", lang)
         what = i18n.t("verdict.pdf_valid" if self.kind == "pdf" else "verdict.qr_valid", lang)
         until = self.facts.get("valid_until")
-        if isinstance(until, datetime):
-            what += i18n.t("verdict.valid_until", lang, until=cst_text(until))
+        if isinstance(until, datetime):   # its last usable day, as people read "有效期至"
+            what += i18n.t("verdict.valid_until", lang,
+                           until=i18n.format_day(rules.valid_through(until), lang, zone=True))
         else:
             what += i18n.t("verdict.no_annotation", lang)
         if any(c.reason in ("no_store", "not_in_store") for c in self.checks):
             what += i18n.t("verdict.revocation_unchecked", lang)
+        if self.status_as_of is not None:
+            what += i18n.t("verdict.status_as_of", lang, at=i18n.format_instant(self.status_as_of, lang))
         return what
 
     def to_json(self, lang: str = "en") -> dict:
         return {"valid": self.valid, "kind": self.kind, "reason": self.reason, "verdict": self.sentence(lang),
+                "checked_at": self.checked_at.isoformat() if self.checked_at is not None else None,
+                "clock_overridden": self.clock_overridden,
+                "bundle_issued_at": _iso(self.bundle_issued_at), "bundle_next_update": _iso(self.bundle_next_update),
+                "warnings": [{"code": code,
+                              "message": i18n.localize_dates(i18n.t(f"warning.{code}", lang, **data), lang)}
+                             for code, data in self.warnings],
                 "facts": self.facts,
                 "checks": [{"name": c.name, "ok": c.ok, "reason": c.reason, "detail": c.detail} for c in self.checks]}
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.astimezone(rules.CST).isoformat()
+
+
+def document_notes(document: dict, lang: str) -> list[str]:
+    """Lines a person must see under the verdict of a verify document (local or from a
+    server): which trust bundle it rests on, and its warnings."""
+    notes = []
+    issued_at = document.get("bundle_issued_at")
+    if isinstance(issued_at, str):
+        issued_at = datetime.fromisoformat(issued_at)
+    if isinstance(issued_at, datetime):
+        notes.append(i18n.t("verdict.bundle_as_of", lang, at=i18n.format_instant(issued_at, lang)))
+    notes += [warning.get("message") or warning.get("code", "") for warning in document.get("warnings") or ()]
+    return notes
 
 
 class ReadOnlyStore(RowQueries):
@@ -104,12 +181,14 @@ class ReadOnlyStore(RowQueries):
 
     Verifying never writes: no WAL set-up, no migration, nothing created.  A
     damaged or foreign file surfaces as ``sqlite3.Error``, which the CLI
-    reports as ``store_corrupt``.
+    reports as ``store_corrupt``.  (The number + name lookup alone writes: it
+    counts its misses in the store at ``path``, see :mod:`certcli.oracles`.)
     """
 
     def __init__(self, path: Path):
         import sqlite3
 
+        self.path = Path(path)
         self.conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
 
     def close(self) -> None:
@@ -123,26 +202,30 @@ class Context:
     root: object | None
     seal_keys: dict  # key_id -> (SealInfo, public key)
     store: object | None
+    # a signed trust bundle (certcli.pki.trust_bundle.TrustBundle): key history, the qualifications
+    # each seal may sign, the revocation list as of its issued_at, closed keys' ledgers (in ledger_dir)
+    bundle: object | None = None
+    ledger_dir: Path | None = None
+    max_bundle_age: timedelta | None = None    # --max-bundle-age: an older bundle makes the status unknown
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def load(cls, home: Path, trust: Path | None) -> "Context":
+    def load(cls, home: Path, trust: Path | None, ledgers: Path | None = None,
+             max_bundle_age: timedelta | None = None) -> "Context":
         def store():
             path = store_file(home)
             return ReadOnlyStore(path) if path.is_file() else None
 
         if trust is not None:
-            from certcli.pki.trust_bundle import parse_trust_bundle
+            from certcli.pki.trust_bundle import ledger_dir_beside, parse_trust_bundle
 
-            try:
-                with open(trust, "rb") as handle:
-                    raw = handle.read(2**20 + 1)
-            except OSError as error:
-                raise BadInput(field="--trust", value=str(trust), reason=error.strerror or "unreadable") from None
-            if len(raw) > 2**20:
+            raw = read_regular_file(trust, "--trust", MAX_TRUST_BYTES + 1)   # never a FIFO or device
+            if len(raw) > MAX_TRUST_BYTES:
                 raise BadInput(field="--trust", value=str(trust), reason="too_large")
-            bundle = parse_trust_bundle(raw.decode("utf-8", errors="replace"))
-            return cls(bundle.root, bundle.public_keys(), store())
+            bundle = parse_trust_bundle(raw)
+            return cls(bundle.root, bundle.public_keys(), store(), bundle=bundle,
+                       ledger_dir=Path(ledgers) if ledgers is not None else ledger_dir_beside(Path(trust)),
+                       max_bundle_age=max_bundle_age)
         from certcli.pki.keys import IssuerKeys
 
         keys = IssuerKeys(keys_dir(home))

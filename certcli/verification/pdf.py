@@ -28,18 +28,19 @@ validate`` and with poppler's ``pdfsig``.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime, timedelta
 from io import BytesIO
 
+from certcli.documents.cms import signed_digest
+from certcli.verification import issued
 from certcli.verification.claims import decode_qr, seal_check, status_check, window_check
 from certcli.verification.cms import check_cms
 from certcli.verification.context import MAX_PDF_BYTES, Context, Located, Verdict
 from certcli.verification.context import Reject as _Reject
 
 PDF_CHECKS = ("pdf_structure", "byte_range", "coverage", "signature", "signer_chain", "seal_key",
-              "certification", "qr_signature", "certificate_status", "annotation_window")
+              "certification", "qr_signature", "issued", "certificate_status", "annotation_window")
 MAX_CONTENTS_HEX = 64 * 1024          # ours is ~4 KiB of hex
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d{1,10})\s+(\d{1,10})\s+(\d{1,10})\s+(\d{1,10})\s*\]")
 _HEX = re.compile(rb"[0-9A-F]*")      # pyHanko writes upper case; anything else was edited
@@ -236,7 +237,8 @@ def signer_check(verdict: Verdict, info, signer, context: Context, now: datetime
 
 def verify_pdf(data: bytes, context: Context, now: datetime) -> Verdict:
     context.require_trust()
-    verdict = Verdict("pdf")
+    verdict = Verdict("pdf", checked_at=now)
+    issued.note_bundle(verdict, context, now)
     found = locate_signature(data)
     if found.check:
         for name in PDF_CHECKS[:PDF_CHECKS.index(found.check)]:
@@ -274,29 +276,21 @@ def verify_pdf(data: bytes, context: Context, now: datetime) -> Verdict:
         verdict.add("seal_key", False, "seal_not_valid_at_signing", "no signing time")
     else:
         seal_check(verdict, info, signed_at, now)
-        _retired_key_document_check(verdict, info, data, context)
     if not result["certified"] or not result["no_changes"]:
         verdict.add("certification", False, "not_certified")
     else:
         verdict.add("certification", True)
-    _document_data(verdict, result, key_id, context, now)
+    _document_data(verdict, result, key_id, info, signed_digest(data, found.b, found.c, found.d), context, now)
     verdict.facts["signed_at"] = signed_at
     return verdict.skip_rest(PDF_CHECKS)
 
 
-def _retired_key_document_check(verdict: Verdict, info, data: bytes, context: Context) -> None:
-    """A stolen key can backdate /M.  Where the issuer's store is at hand, a retired
-    key's signature counts only on a document the store actually issued."""
-    check = verdict.get("seal_key")
-    if info.retired_at is None or not check.ok or context.store is None:
-        return
-    digest = hashlib.sha256(data).hexdigest()
-    if context.store.one("SELECT 1 AS known FROM documents WHERE sha256 = ?", (digest,)) is None:
-        check.ok, check.reason, check.detail = False, "seal_compromised", f"{info.key_id} (not issued by this store)"
-
-
-def _document_data(verdict: Verdict, result: dict, key_id: str, context: Context, now: datetime) -> None:
-    """The signed QR payload in the document information: certificate number, window."""
+def _document_data(verdict: Verdict, result: dict, key_id: str, info, digest: str, context: Context,
+                   now: datetime) -> None:
+    """The signed QR payload in the document information: certificate number, window;
+    and whether the issuer issued exactly this PDF (``digest``: over its /ByteRange, the
+    CMS messageDigest; :mod:`certcli.verification.issued`).  A stolen key can backdate
+    /M: a retired key's signature counts only on a document the issuer recorded."""
     if not result["payload"]:
         verdict.add("qr_signature", False, "missing_qr")
         return
@@ -310,5 +304,7 @@ def _document_data(verdict: Verdict, result: dict, key_id: str, context: Context
         check = verdict.get("qr_signature")
         check.ok, check.reason = False, "qr_mismatch"
         return
-    status_check(verdict, context, claims.certificate_no)
+    issued.scope_check(verdict, context, claims, info)
+    issued.add_issued(verdict, issued.lookup(context, "pdf", digest, claims, info), info)
+    status_check(verdict, context, claims.certificate_no, now)
     window_check(verdict, claims.valid_from, claims.valid_until, now)
