@@ -23,10 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import (cli_home, cold_bench, import_bench, process_bench, query_bench,  # noqa: E402
-                   render_bench, verify_bench)
+                   render_bench, server_bench, verify_bench)
 from bench.common import REPO, Figure, format_value, log, use_snapshot, verdict  # noqa: E402
 
-SECTIONS = ("import", "query", "cold", "render", "process", "verify")
+SECTIONS = ("import", "query", "cold", "render", "process", "verify", "serve")
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,11 @@ class Plan:
     documents: int
     cli_runs: int = 10
     lib_runs: int = 50
+    serve_seconds: float = 20.0      # per workload and worker count (bench/server_bench.py)
 
 
 FULL = Plan(import_sizes=(100_000, 1_000_000), documents=10_000)
-QUICK = Plan(import_sizes=(20_000, 100_000), documents=1_000)
+QUICK = Plan(import_sizes=(20_000, 100_000), documents=1_000, serve_seconds=10.0)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -65,12 +66,14 @@ def run_sections(plan: Plan, only: list[str], workdir: Path) -> list[Figure]:
         figures += import_figures if "import" in only else []
         if "query" in only:
             figures += query_bench.run(big_home, sizes[-1], plan.lib_runs, plan.cli_runs, pycache)
-    if "cold" in only or "verify" in only:
+    if "cold" in only or "verify" in only or "serve" in only:
         cli = cli_home.setup(workdir / "cli", pycache)
         if "cold" in only:
             figures += cold_bench.run(cli, plan.cli_runs)
         if "verify" in only:
             figures += verify_bench.run(cli, plan.cli_runs, plan.lib_runs)
+        if "serve" in only:
+            figures += server_bench.run(cli, plan.serve_seconds)
     if "render" in only:
         figures += render_bench.run(workdir, plan.lib_runs)
     if "process" in only:

@@ -29,7 +29,7 @@ def _print_version(value: bool) -> None:
         from certcli import __version__
 
         write_stdout(f"certcli {__version__}\n")
-        raise typer.Exit(0)
+        raise typer.Exit(ExitStatus.OK)
 
 
 @app.callback()

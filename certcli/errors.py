@@ -305,8 +305,7 @@ class AnnotationExpired(CertcliError):
     code = "annotation_expired"
     exit_code = ExitStatus.RULE
     certificate_no: str
-    valid_until: str                    # the exclusive end, ISO 8601
-    valid_through: object = None        # its last usable day (a date; ISO in JSON), as the message says it
+    valid_until: str    # the exclusive end, ISO 8601; the message shows its last usable day (certcli.i18n)
 
 
 class AnnotationNotNeeded(CertcliError):

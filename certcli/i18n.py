@@ -53,7 +53,25 @@ WORDED_FIELDS = {"reason": ("why.",), "stage": ("stage_",), "required_stage": ("
 
 # Data fields that are calendar days even as ISO text (an error rebuilt from a server's JSON):
 # a message shows them in the language's date style.
-DAY_FIELDS = frozenset({"valid_through", "first_accepted_day", "last_usable_day"})
+DAY_FIELDS = frozenset({"valid_through", "first_accepted_day", "last_usable_day", "since", "opens_on"})
+# Exclusive ends (an annotation's valid_until: the start of the first day it no longer covers):
+# a message shows the last day they cover, inclusive, as people read "有效期至".
+END_FIELDS = frozenset({"valid_until"})
+
+
+def _as_shown(name: str, value):
+    if name in DAY_FIELDS:
+        return as_day(value) or value
+    if name in END_FIELDS:
+        return last_day(value) or value
+    return value
+
+
+def last_day(valid_until) -> date | None:
+    """The last CST day an exclusive end covers: certcli.rules.valid_through, for messages
+    (rules imports errors, which imports this module, so it cannot be imported here)."""
+    instant = as_instant(valid_until)
+    return None if instant is None else (instant - timedelta(microseconds=1)).astimezone(_CST).date()
 
 
 def in_words(data: dict, lang: str) -> dict:
@@ -87,7 +105,7 @@ def t(key: str, lang: str, **data) -> str:
     template = pair[0] if lang == "zh" else pair[1]
     if "|" in template:      # {count|row|rows}: the singular for exactly one
         template = _PLURAL.sub(lambda m: m.group(2) if _is_one(data.get(m.group(1))) else m.group(3), template)
-    shown = _Blank({k: _show(as_day(v) or v if k in DAY_FIELDS else v, lang) for k, v in data.items()})
+    shown = _Blank({k: _show(_as_shown(k, v), lang) for k, v in data.items()})
     if "[[" not in template:
         return template.format_map(shown)
     # [[optional parts]] alternate with the rest; each part is filled on its own, so a

@@ -105,9 +105,10 @@ def copy_home(template: Path, target: Path) -> Path:
 class Server:
     """``certcli serve`` over ``home`` on 127.0.0.1 and a free port, stopped with SIGTERM."""
 
-    def __init__(self, home: Path, *args, now: str = NOW, env: dict | None = None, scheme: str = "http"):
+    def __init__(self, home: Path, *args, now: str = NOW, env: dict | None = None, scheme: str = "http",
+                 port: int | None = None):
         self.home = Path(home)
-        self.port = free_port()
+        self.port = port or free_port()   # a given port: one a verify URL already names
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.log_path = self.home.parent / f"serve-{self.port}.log"
         argv = [sys.executable, "-m", "certcli", "--json", "--home", str(self.home), "serve", "--port", str(self.port),

@@ -189,7 +189,7 @@ def test_member_and_paper_holder_commands_go_remote(served, tmp_path):
     server, root = served
     client = root / "client-member"
     status = certcli(client, "member", "status", "--id-number", HOLDER_ID, "--name", "王小明", server=server.url)
-    assert status.code == 0 and status.json == {"applications": []}
+    assert status.code == 5 and status.error_code == "not_found"
     local = certcli(server.home, "member", "status", "--id-number", HOLDER_ID, "--name", "王小明")
     assert local.json == status.json
     info = certcli(client, "member", "info", server=server.url)

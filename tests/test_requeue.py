@@ -3,6 +3,8 @@ from T on, whatever its signature bytes (issue 11: a CMS DER ending in 0x00, abo
 1 signature in 256, used to be missed)."""
 from __future__ import annotations
 
+import pytest
+
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -21,6 +23,7 @@ def _at(delta: timedelta) -> str:
     return (datetime.fromisoformat(NOW) + delta).isoformat()
 
 
+@pytest.mark.slow  # 300 signed documents (~30 s); tests/test_signer_key_id.py covers the 0x00 case by default
 def test_retiring_a_key_requeues_every_document_it_signed_after_the_compromise(cli, tmp_path):
     assert cli("admin", "init").code == 0
     rows = [cert_row(no=f"2022ECO1101{i:05d}") for i in range(1, ANNOTATED + 1)]

@@ -195,7 +195,7 @@ def test_stats_warns_about_an_expired_seal(home):
     [warning] = home("admin", "stats", now=at(SEAL_END + timedelta(days=3))).json["warnings"]
     assert warning["kind"] == "seal_expiring" and warning["expired"] and warning["days_left"] == -3
     words = home("admin", "stats", now=at(SEAL_END + timedelta(days=3)), json_mode=False)
-    assert "expired 2036-02-28 10:00 (UTC+8)" in words.out
+    assert "expired 28 Feb 2036 10:00 (Beijing time)" in words.out
 
 
 def test_stats_warns_about_the_root_and_a_rotated_seal_is_not_warned_about(home):

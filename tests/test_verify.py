@@ -142,7 +142,7 @@ def test_human_output_one_sentence_in_both_languages(genuine, tmp_path):
     zh = genuine.verify(genuine.pdf, json_mode=False, lang="zh")
     assert en.code == zh.code == 0
     assert en.out.splitlines()[0].startswith("VALID: a genuine certificate signed by the issuer")
-    assert "annotation valid until" in en.out.splitlines()[0]
+    assert "annotation valid through" in en.out.splitlines()[0]   # its last usable day, in words
     assert zh.out.splitlines()[0].startswith("有效：签发机构签发的真实证书，签名后未被修改")
     assert "Certificate no.: " + CERT_NO in en.out and "证书编号: " + CERT_NO in zh.out
     data = bytearray(genuine.pdf.read_bytes())

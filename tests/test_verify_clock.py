@@ -43,11 +43,14 @@ def test_human_output_says_the_clock_was_overridden(genuine):
     moved = (signed_at + timedelta(hours=1)).isoformat()
     en = genuine.verify(genuine.pdf, now=moved, json_mode=False)
     zh = genuine.verify(genuine.pdf, now=moved, json_mode=False, lang="zh")
-    shown = (signed_at + timedelta(hours=1)).astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+    local = (signed_at + timedelta(hours=1)).astimezone(timezone(timedelta(hours=8)))
+    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    en_shown = f"{local.day} {months[local.month - 1]} {local.year} {local:%H:%M:%S} (Beijing time)"
+    zh_shown = f"{local:%Y年%m月%d日 %H:%M:%S}（北京时间）"     # one date style per language
     assert en.code == zh.code == 0, en.out
     assert en.out.splitlines()[0].startswith("VALID:")
-    assert en.out.splitlines()[1] == f"checked as of {shown} (UTC+8) (clock overridden)", en.out
-    assert zh.out.splitlines()[1] == f"按 {shown} (UTC+8) 检查（时钟已被覆盖）", zh.out
+    assert en.out.splitlines()[1] == f"checked as of {en_shown} (clock overridden)", en.out
+    assert zh.out.splitlines()[1] == f"按 {zh_shown} 检查（时钟已被覆盖）", zh.out
     # the real clock: nothing to announce
     for lang in ("en", "zh"):
         real = genuine.verify(genuine.pdf, json_mode=False, lang=lang)

@@ -1,5 +1,8 @@
 """Regenerate docs/sample-certificate.png from examples/roster.csv through the real
-pipeline: the demo issues, annotates, processes and signs; pdftoppm renders page 1."""
+pipeline: the demo issues, annotates, processes and signs; pdftoppm renders page 1.
+The clock is fixed (CERTCLI_NOW, unless set): the picture's date line reads
+"有效期至 2026年05月29日（北京时间）" every time it is made."""
+import os
 import subprocess
 import sys
 import tempfile
@@ -12,6 +15,7 @@ from certcli.demo import CERTIFICATE_NO, run_demo  # noqa: E402
 
 
 def main() -> None:
+    os.environ.setdefault("CERTCLI_NOW", "2026-03-01T10:00:00+08:00")
     with tempfile.TemporaryDirectory() as folder:
         result = run_demo(Path(folder), lang="zh")
         if not result["verified"]:

@@ -39,7 +39,7 @@ def sample_page(exempt: bool = False, photo: bytes | None = None) -> Certificate
         seal_ring_text="中华人民共和国人力资源和社会保障部",
         seal_caption="专业技术人员职业资格证书专用章",
         annotation=None if exempt else AnnotationBox(
-            scenario_label="本人调用", valid_until_text="2026-05-30 00:00 (UTC+8)",
+            scenario_label="本人调用", valid_until_text="2026年05月29日（北京时间）",
             annotation_id="A2026-000123"),
         qr_payload=SAMPLE_QR,
         photo_jpeg=photo,

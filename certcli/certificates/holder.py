@@ -209,8 +209,7 @@ def document_for_download(store: Store, account: Account, certificate_no: str, n
         if summary["state"] == rules.PENDING:
             raise AnnotationPending(certificate_no=certificate_no)
         if summary["state"] == rules.EXPIRED:
-            raise AnnotationExpired(certificate_no=certificate_no, valid_until=summary["valid_until"],
-                                    valid_through=summary["valid_through"])
+            raise AnnotationExpired(certificate_no=certificate_no, valid_until=summary["valid_until"])
         raise AnnotationRequired(certificate_no=certificate_no)
     pdf = _document(store, usable["document_sha256"])
     audit.record(store, now=now, actor=f"holder:{account.id}", action="download", subject=certificate_no,

@@ -97,6 +97,17 @@ def pending_jobs(store: Store, limit: int | None = None) -> list[Job]:
     return members + (annotation_jobs(store, rest) if rest != 0 else [])
 
 
+def with_verify_url(jobs: list[Job], store: Store) -> list[Job]:
+    """Every page's QR code carries ``URL#PAYLOAD`` when the issuer set a verify URL
+    (``admin config --verify-url``, :mod:`certcli.settings`); else the bare payload."""
+    from dataclasses import replace
+
+    from certcli.settings import verify_url
+
+    url = verify_url(store)
+    return [replace(job, page=replace(job.page, qr_url=url)) for job in jobs] if url else jobs
+
+
 _WORKER: dict = {}
 
 
@@ -140,7 +151,7 @@ def process_pending(
 ) -> ProcessReport:
     member_documents.fail_requests_of_revoked(store)  # nothing is signed for a revoked certificate
     registry.ensure_backfilled(store, now)             # a store from before the registry: once
-    jobs = pending_jobs(store, limit)
+    jobs = with_verify_url(pending_jobs(store, limit), store)
     report = ProcessReport(pending=len(jobs), failures=[])
     if not jobs:
         return report

@@ -17,13 +17,14 @@ app = typer.Typer(help="Administrator commands (发证机构): keys, rosters, re
 
 def register_groups() -> None:
     """Sub-groups that live in their own modules."""
-    from certcli.commands import account_admin, audit, member, paper, seals
+    from certcli.commands import account_admin, audit, member, paper, seals, verifier
 
     account_admin.register_admin(app)  # admin account show, reset
     audit.register(app)
     seals.register(app)  # rotate-seal, retire-seal
     member.register_admin(app)
     paper.register_admin(app)  # admin paper, admin region
+    verifier.register(app)  # admin config, admin publish-verifier
 
 
 def _command(name: str):
@@ -108,8 +109,6 @@ def issue(
 
 
 def _print_import(report, rejects: Optional[Path] = None) -> None:
-    from certcli import i18n
-
     runtime = rt()
     document = {
         "path": report.path, "format": report.format, "encoding": report.encoding, "dry_run": report.dry_run,

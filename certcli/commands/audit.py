@@ -54,7 +54,7 @@ def export(
         if output:
             handle.close()
     if output:
-        runtime.emit({"path": str(output), "entries": count}, f"{count} → {output}")
+        runtime.emit({"path": str(output), "entries": count}, runtime.t("audit_exported", count=count, path=output))
 
 
 def head() -> None:

@@ -126,8 +126,11 @@ def status(
                                             national=runtime.t("review_" + entry["national"])), markup=False)
             for record in entry["reviews"]:
                 if record["decision"] == "rejected":
-                    runtime.console.print(f"  {record['decided_at'][:10]} {record['stage']}: {record['reason']}",
-                                          markup=False)
+                    from certcli.i18n import format_day, words
+
+                    stage = words("stage_" + record["stage"], runtime.lang, record["stage"])
+                    runtime.console.print(f"  {format_day(record['decided_at'], runtime.lang)} {stage}: "
+                                          f"{record['reason']}", markup=False)
             runtime.console.print(_credentials_text(entry), markup=False)
 
     document = {"applications": [{k: v for k, v in e.items() if k != "initial_password"} for e in results]}
@@ -165,7 +168,10 @@ def _credentials_text(entry: dict) -> str:
     if state == "initial_password_available":
         return runtime.t("member_password_available")
     if state == "revealed":
-        return runtime.t("member_password_issued", certificate_no=number, revealed_at=entry["revealed_at"][:16])
+        from certcli.i18n import format_instant
+
+        return runtime.t("member_password_issued", certificate_no=number,
+                         revealed_at=format_instant(entry["revealed_at"], runtime.lang))
     if state == "changed":
         return runtime.t("member_password_set", certificate_no=number)
     return ""
@@ -177,12 +183,15 @@ def info() -> None:
     details = holder_service(runtime).member_info()
 
     def human():
+        from certcli.i18n import format_day
+
         t = runtime.t
         for key, label in (("certificate_no", "certificate_no"), ("name", "name"), ("qualification", "membership"),
                            ("issuer", "issuer"), ("approved_on", "approved_on"), ("approval_no", "approval_no"),
                            ("region", "region")):
             if details.get(key):
-                runtime.console.print(f"{t('label.' + label)}: {details[key]}", markup=False)
+                value = format_day(details[key], runtime.lang) if key == "approved_on" else details[key]
+                runtime.console.print(f"{t('label.' + label)}: {value}", markup=False)
         _print_details(details["details"])
         source = details["photo"]["source"]
         photo_state = t("photo_source_" + source) if source else t("label.photo_not_chosen")
@@ -237,8 +246,12 @@ def confirm(
 
 
 def _print_details(details: dict) -> None:
+    from certcli.i18n import format_day
+
     runtime = rt()
     for key, value in details.items():
+        if key == "birth_date" and value:    # one date style per language
+            value = format_day(value, runtime.lang)
         runtime.console.print(f"{runtime.t('detail_' + key)}: {value or '—'}", markup=False)
 
 

@@ -99,10 +99,12 @@ def admin_list(status_filter: Annotated[Optional[PaperStatus], typer.Option(
     rows = regions.all_requests(runtime.store(), status_filter)
 
     def human():
+        from certcli.i18n import format_instant
+
         for row in rows:
             runtime.console.print(f"{row['request_no']}  {row['certificate_no']}  {row['region'] or ''}  "
                                   f"{_method_text(row)}  {runtime.t('paper_status_' + row['status'])}  "
-                                  f"{row['requested_at'][:16]}", markup=False)
+                                  f"{format_instant(row['requested_at'], runtime.lang, zone=False)}", markup=False)
         if not rows:
             runtime.console.print("—")
 

@@ -59,7 +59,7 @@ def retire_seal(
     """Retire a compromised seal key: only what it issued before --compromised-at stays valid."""
     from certcli.certificates import seals
     from certcli.clock import parse_instant
-    from certcli.verification.checks import cst_text
+    from certcli.i18n import format_instant
 
     runtime = rt()
     when = parse_instant(compromised_at)              # bad_time (exit 2) before anything else
@@ -71,7 +71,7 @@ def retire_seal(
 
     def human():
         runtime.console.print(_t("retired", key_id=retired.key_id, seal_id=retired.seal_id,
-                                 retired_at=cst_text(retired.retired_at), rotated=rotated,
+                                 retired_at=format_instant(retired.retired_at, runtime.lang), rotated=rotated,
                                  ledger=(retired.ledger or {}).get("count")), markup=False)
         if count:
             runtime.console.print(_t("requeued", count=count), markup=False)

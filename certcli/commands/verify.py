@@ -34,7 +34,8 @@ def register(app: typer.Typer) -> None:
 
 def verify(
     pdf: Annotated[Optional[Path], typer.Argument(help="A certificate PDF to check.")] = None,
-    qr: Annotated[Optional[str], typer.Option("--qr", help="A QR payload (works offline with --trust).")] = None,
+    qr: Annotated[Optional[str], typer.Option("--qr", help="A QR payload, or the URL#PAYLOAD of a QR code with a "
+                                              "verify URL (works offline with --trust).")] = None,
     number: Annotated[Optional[str], typer.Option("--number", help="Certificate number (public lookup).")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Holder name, with --number.")] = None,
     trust: Annotated[Optional[Path], typer.Option("--trust", help="Trust bundle (PEM from `admin trust`) to "
@@ -110,6 +111,8 @@ def _shown_facts(facts: dict):
             continue
         if key == "qualification_code" and facts.get("qualification"):
             continue
+        if key == "level" and not value and facts.get("kind") == "membership":   # a membership has no level
+            continue
         label = runtime.t(f"label.{FACT_LABELS[key]}") if key in FACT_LABELS else key
         yield label, _fact_text(key, value, runtime.lang)
 
@@ -130,6 +133,8 @@ def _explanation(check, facts: dict, lang: str) -> str:
 
             detail = rt().t("state_active", valid_through=i18n.format_day(rules.valid_through(instant), lang,
                                                                           zone=True))
+            if not check.ok:       # 加注件已过期（有效期至 2026年05月29日（北京时间））
+                return f"{reason}（{detail}）" if lang == "zh" else f"{reason} ({detail})"
     return f"{reason} {i18n.localize_dates(detail, lang)}".strip()
 
 

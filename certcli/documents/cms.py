@@ -103,3 +103,64 @@ def signer_key_id(contents: bytes) -> str | None:
         return key_id_of(x509.load_der_x509_certificate(certificate.dump()).public_key())
     except (ValueError, KeyError, IndexError, TypeError):
         return None
+
+
+# Universal-class constructed tags DER allows: SEQUENCE and SET.  Constructed strings
+# (an OCTET STRING in pieces, say) are BER only.
+_DER_CONSTRUCTED_UNIVERSAL = {0x30, 0x31}
+_MAX_DER_DEPTH = 32
+
+
+def der_is_canonical(data: bytes) -> bool:
+    """Whether ``data`` is one DER value as DER requires it: definite, minimal
+    lengths; single-byte tags; no constructed strings; minimal INTEGERs; DER
+    booleans; SET OF members in ascending order.  Linear in the input (asn1crypto's
+    ``dump(force=True)`` re-encodes every level again and grows much faster than that)."""
+    end = _der_walk(data, 0, len(data), 0, one=True)
+    return end == len(data)
+
+
+def _der_walk(data: bytes, pos: int, end: int, depth: int, *, one: bool = False, set_of: bool = False) -> int:
+    """Check the TLVs in ``data[pos:end]``; return where they end, or -1."""
+    if depth > _MAX_DER_DEPTH:
+        return -1
+    previous_set_member: bytes | None = None
+    while pos < end:
+        start = pos
+        tag = data[pos]
+        if tag & 0x1F == 0x1F or pos + 2 > end:      # multi-byte tags: certcli writes none
+            return -1
+        first = data[pos + 1]
+        pos += 2
+        if first < 0x80:
+            length = first
+        else:
+            count = first & 0x7F
+            if count == 0 or count > 4 or pos + count > end or data[pos] == 0:
+                return -1                             # indefinite, over-long or padded length
+            length = int.from_bytes(data[pos:pos + count], "big")
+            pos += count
+            if length < 0x80:
+                return -1                             # long form for a short length
+        if pos + length > end:
+            return -1
+        body = data[pos:pos + length]
+        if tag & 0x20:
+            if tag & 0xC0 == 0 and tag not in _DER_CONSTRUCTED_UNIVERSAL:
+                return -1
+            if _der_walk(data, pos, pos + length, depth + 1, set_of=tag == 0x31) != pos + length:
+                return -1
+        elif tag == 0x02 and (length == 0 or length > 1 and (
+                body[0] == 0 and body[1] < 0x80 or body[0] == 0xFF and body[1] >= 0x80)):
+            return -1                                 # an INTEGER with a redundant leading byte
+        elif tag == 0x01 and (length != 1 or body[0] not in (0x00, 0xFF)):
+            return -1
+        pos += length
+        if set_of:
+            member = data[start:pos]
+            if previous_set_member is not None and member < previous_set_member:
+                return -1                             # DER sorts the members of a SET OF
+            previous_set_member = member
+        if one:
+            return pos
+    return pos

@@ -82,6 +82,7 @@ class PageData:
     disclosed: tuple[tuple[str, str], ...] = ()  # extra (key, value) claims in the QR payload
     qr_kind: str = "q"                           # "q": a certificate; "m": a member certificate
     annotation_box: bool = True                  # False: no annotation box at all (a member certificate)
+    qr_url: str | None = None                    # the verify URL: the QR code carries URL#PAYLOAD (SPEC §6)
 
 
 def build_page(data: PageData, seal, now: datetime):
@@ -114,7 +115,7 @@ def build_page(data: PageData, seal, now: datetime):
         level=data.level, specialty=data.specialty, issued_on=format_page_day(data.issued_on), issuer=data.issuer,
         seal_ring_text=ring, seal_caption=caption, annotation=box,
         qr_payload=qrpayload.encode(claims, seal.private_key), photo_jpeg=data.photo_jpeg,
-        title=data.title, extra_rows=data.rows, annotation_box=data.annotation_box)
+        title=data.title, extra_rows=data.rows, annotation_box=data.annotation_box, qr_url=data.qr_url)
 
 
 def make_document(data: PageData, seal, signer, now: datetime) -> bytes:

@@ -19,6 +19,10 @@ seconds; times are carried to the whole second and decoded in CST (UTC+8).
 Decoding is strict: a payload must re-encode to exactly the same string, so
 case changes, padding, stray bits or trailing data are rejected.
 
+A QR code carries the payload alone, or ``URL#PAYLOAD`` when the issuer set a verify
+URL (the payload in the fragment: a phone camera opens the verification page, which
+reads it without sending it to any server); :func:`payload_of` takes the payload out.
+
 :func:`signed_digest` (SHA-256 of ``b"CC1:" + body``) names a payload in the
 issuer's registry of issued documents and in a closed key's ledger.
 """
@@ -189,6 +193,16 @@ def _claims(body: bytes) -> QrClaims:
     if _body(claims) != body:
         raise NotACertcliQr()
     return claims
+
+
+def payload_of(scanned: str) -> str:
+    """The payload in what a QR code carries: ``URL#PAYLOAD`` (a document processed with a
+    verify URL, ``admin config --verify-url``) gives the part after the first ``#``; anything
+    else is returned as it is, to be checked as a bare payload.  Only an ``http(s)://`` text
+    is read as a URL, and nothing else is changed: one edited character still fails."""
+    if isinstance(scanned, str) and "#" in scanned and scanned[:8].lower().startswith(("https://", "http://")):
+        return scanned.split("#", 1)[1]
+    return scanned
 
 
 def signed_digest(payload: str) -> str:

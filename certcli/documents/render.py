@@ -66,6 +66,13 @@ class CertificatePage:
     title: str = "专业技术人员职业资格证书"
     extra_rows: tuple[tuple[str, str], ...] = ()
     annotation_box: bool = True        # False → no annotation box (a member certificate)
+    # the verify URL (`admin config --verify-url`): the QR code then carries URL#PAYLOAD, while
+    # /CertcliQR keeps the bare payload (what the registry and `verify PDF` read)
+    qr_url: str | None = None
+
+    @property
+    def qr_text(self) -> str:
+        return f"{self.qr_url}#{self.qr_payload}" if self.qr_url else self.qr_payload
 
 
 # --------------------------------------------------------------------------- font
@@ -321,7 +328,7 @@ def _draw_page(c, page: CertificatePage, font: str) -> None:
     if page.annotation_box:
         _annotation(c, font, page.annotation, end - 9 * mm)
 
-    _qr(c, font, page.qr_payload, LEFT + 2 * mm, 30 * mm, 32 * mm)
+    _qr(c, font, page.qr_text, LEFT + 2 * mm, 30 * mm, 32 * mm)
     draw_seal(c, RIGHT - 26 * mm, 46 * mm, 21 * mm, page.seal_ring_text, page.seal_caption, font)
     _text(c, font, 7.5, PAGE_W / 2, 15 * mm, "本证书为电子证书，可扫描二维码核验真伪", MUTED, "center")
 
@@ -350,8 +357,11 @@ def _checked_page(page: CertificatePage) -> CertificatePage:
     rows = tuple((ok(k, "extra_rows"), ok(v, "extra_rows")) for k, v in page.extra_rows)
     if not page.qr_payload.isascii():
         raise ValueError("qr_payload must be ASCII")
+    if page.qr_url is not None and (not page.qr_url.isascii() or "#" in page.qr_url or not page.qr_url.isprintable()):
+        raise ValueError("qr_url must be printable ASCII without '#'")
     return CertificatePage(**values, annotation=ann, qr_payload=page.qr_payload,
-                           photo_jpeg=page.photo_jpeg, extra_rows=rows, annotation_box=page.annotation_box)
+                           photo_jpeg=page.photo_jpeg, extra_rows=rows, annotation_box=page.annotation_box,
+                           qr_url=page.qr_url or None)
 
 
 def render_certificate(page: CertificatePage) -> bytes:

@@ -8,14 +8,18 @@
   ``/api/v1/verify/qr``, ``/api/v1/verify/pdf``, each answering the document
   ``certcli verify --json`` prints (:func:`certcli.verification.document.verify_document`).
 * ``/healthz`` and ``/openapi.json``.
+* The verification page at the path of the verify URL (``admin config --verify-url``;
+  ``/v`` without one): :func:`page_routes`, its files from :mod:`certcli.verifier.site`.
 
 The server never signs: it reads the store and the public half of the keys only.
 Blocking work (SQLite, scrypt, PDF checks) runs in worker threads, so the event
-loop keeps answering.  A verification page will be served at the path of the
-verify URL (:func:`page_routes`).
+loop keeps answering.  The public verification API (and the bundle and its ledgers)
+answer any origin (``Access-Control-Allow-Origin: *``): they need no credentials, and a
+verification page exported to another host asks them.
 """
 from __future__ import annotations
 
+import functools
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Optional
@@ -322,48 +326,150 @@ async def verify_pdf(request: Request) -> Response:
     return await _verified(request, threads="pdf", pdf=pdf)
 
 
+def cross_origin(handler):
+    """Any origin may read this answer: a public route that needs no credentials."""
+
+    @functools.wraps(handler)
+    async def shared(request: Request) -> Response:
+        response = await handler(request)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    return shared
+
+
 @endpoint
 async def trust_pem(request: Request) -> Response:
-    """The trust bundle: the file ``--trust-bundle`` names (as ``admin trust -o`` wrote it),
-    read afresh each time, so a new bundle is served as soon as it is written; without
-    one, the bundle built from the home's public certificates (no passphrase needed)."""
+    """The trust bundle: the file ``--trust-bundle`` names, else the latest one ``admin trust``
+    signed and kept in the home (:func:`certcli.home.trust_file`); read afresh each time, so a
+    new bundle is served as soon as it is written.  The server cannot sign one itself (that
+    needs the root passphrase): without either, 404."""
     server = state(request)
     bundle = await server.in_thread(lambda: published_bundle(server.home, server.options.trust_bundle))
     return Response(bundle, media_type="application/x-pem-file", headers={"Cache-Control": "public, max-age=300"})
 
 
+def bundle_path(home: str, path: Optional[str]) -> Path:
+    """The bundle the server publishes: ``--trust-bundle``, else the home's latest."""
+    from certcli.home import trust_file
+
+    return Path(path) if path else trust_file(Path(home))
+
+
 def published_bundle(home: str, path: Optional[str]) -> bytes:
-    if path:
-        from certcli.verification.context import MAX_TRUST_BYTES, read_regular_file
+    from certcli.verification.context import MAX_TRUST_BYTES, read_regular_file
 
-        data = read_regular_file(Path(path), "--trust-bundle", MAX_TRUST_BYTES + 1)
-        if len(data) > MAX_TRUST_BYTES:
-            raise BadInput(field="--trust-bundle", reason="too_large")
-        return data
-    from certcli.home import keys_dir
-    from certcli.pki import trust_bundle
-    from certcli.pki.keys import IssuerKeys
+    chosen = bundle_path(home, path)
+    if not path and not chosen.is_file():
+        raise NotFound(what="trust_bundle", value="certcli admin trust")
+    data = read_regular_file(chosen, "--trust-bundle", MAX_TRUST_BYTES + 1)
+    if len(data) > MAX_TRUST_BYTES:
+        raise BadInput(field="--trust-bundle", reason="too_large")
+    return data
 
-    build = getattr(trust_bundle, "issuer_bundle_pem", None)  # a signed bundle needs the root passphrase:
-    if build is None:                                          # then only a published file can be served
-        raise NotFound(what="trust_bundle", value="--trust-bundle")
-    return build(IssuerKeys(keys_dir(home))).encode("utf-8")
+
+@endpoint
+async def trust_ledger(request: Request) -> Response:
+    """A closed key's ledger (``admin trust`` writes them beside the bundle): what
+    ``verify --trust`` and the verification page check a closed key's documents against."""
+    from certcli.pki.trust_bundle import ledger_dir_beside
+    from certcli.verifier.site import is_ledger_name
+
+    name = request.path_params["name"]
+    if not is_ledger_name(name):
+        raise NotFound(what="ledger", value=name[:64])
+    server = state(request)
+
+    def read() -> bytes:
+        from certcli.verification.context import read_regular_file
+
+        path = ledger_dir_beside(bundle_path(server.home, server.options.trust_bundle)) / name
+        if not path.is_file():
+            raise NotFound(what="ledger", value=name)
+        return read_regular_file(path, "ledger", 256 * 2**20)
+
+    data = await server.in_thread(read)
+    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "public, max-age=300"})
 
 
 def public_routes() -> list[BaseRoute]:
     return [
-        Route("/trust.pem", trust_pem, methods=["GET"]),
-        Route(f"{API}/lookup", lookup, methods=["GET"]),
-        Route(f"{API}/verify/qr", verify_qr, methods=["POST"]),
-        Route(f"{API}/verify/pdf", verify_pdf, methods=["POST"]),
+        Route("/trust.pem", cross_origin(trust_pem), methods=["GET"]),
+        Route("/trust.ledgers/{name}", cross_origin(trust_ledger), methods=["GET"]),
+        Route(f"{API}/lookup", cross_origin(lookup), methods=["GET"]),
+        Route(f"{API}/verify/qr", cross_origin(verify_qr), methods=["POST"]),
+        Route(f"{API}/verify/pdf", cross_origin(verify_pdf), methods=["POST"]),
     ]
 
 
-def page_routes(options: ServeOptions) -> list[BaseRoute]:
-    """The verification page at the path of the verify URL (``admin config --verify-url``):
-    none yet.  Its routes go here, with their own Content-Security-Policy (the API's
-    ``default-src 'none'`` is set only where a response has none)."""
-    return []
+# --- the verification page ----------------------------------------------------------------------
+
+def page_prefix(options: ServeOptions) -> str:
+    """The page's path: the verify URL's (read from the store when the server starts), or
+    ``/v``; "" when it is the site's root."""
+    from certcli.settings import page_path, stored_verify_url
+
+    return page_path(stored_verify_url(options.home))
+
+
+def page_paths(prefix: str) -> dict[str, str]:
+    """path -> what it serves, for the routes and the OpenAPI document alike."""
+    from certcli.verifier.site import DATA_FILE, STATIC_FILES
+
+    paths = {prefix or "/": "page"}
+    if prefix:
+        paths[prefix + "/"] = "page"
+    paths.update({f"{prefix}/{name}": name for name in (*STATIC_FILES, DATA_FILE)})
+    return paths
+
+
+def _page_response(body: bytes, media_type: str) -> Response:
+    from certcli.verifier.site import csp
+
+    return Response(body, media_type=media_type, headers={"Content-Security-Policy": csp("'self'"),
+                                                          "Cache-Control": "no-cache"})
+
+
+def page_routes(options: ServeOptions, prefix: Optional[str] = None) -> list[BaseRoute]:
+    """The verification page at the path of the verify URL (``admin config --verify-url``,
+    ``/v`` without one): ``index.html``, its scripts and style, and ``trust-data.js`` made
+    from the bundle ``/trust.pem`` serves (read afresh, like it).  Each answer carries the
+    page's own Content-Security-Policy (scripts and style from the page's origin only,
+    nothing inline); the API's ``default-src 'none'`` is set only where a response has none."""
+    from certcli.verifier import site
+
+    prefix = page_prefix(options) if prefix is None else prefix
+
+    @endpoint
+    async def page(request: Request) -> Response:
+        return _page_response(site.index_html(prefix + "/"), "text/html; charset=utf-8")
+
+    def static(name: str):
+        @endpoint
+        async def asset(request: Request) -> Response:
+            return _page_response(site.static_file(name), site.STATIC_FILES[name])
+
+        return asset
+
+    @endpoint
+    async def data(request: Request) -> Response:
+        server = state(request)
+
+        def build() -> bytes:
+            from certcli.pki.trust_bundle import ledger_dir_beside
+
+            path = bundle_path(server.home, server.options.trust_bundle)
+            text = site.read_bundle(path) if path.is_file() else None
+            ledgers = site.ledger_files(ledger_dir_beside(path)) if text is not None else {}
+            return site.data_js(text, ledgers, api="", ledger_base="/trust.ledgers/")
+
+        return _page_response(await server.in_thread(build), site.DATA_TYPE)
+
+    routes = []
+    for path, what in page_paths(prefix).items():
+        handler = page if what == "page" else data if what == site.DATA_FILE else static(what)
+        routes.append(Route(path, handler, methods=["GET"]))
+    return routes
 
 
 # --- service routes ------------------------------------------------------------------------------
@@ -377,7 +483,7 @@ async def healthz(request: Request) -> Response:
 async def openapi(request: Request) -> Response:
     from certcli.server.openapi import document
 
-    return json_response(document(), headers={"Cache-Control": "no-cache"})
+    return json_response(document(page_paths(request.app.state.page_prefix)), headers={"Cache-Control": "no-cache"})
 
 
 async def _not_routed(request: Request, error: HTTPException) -> Response:
@@ -397,6 +503,7 @@ async def _unhandled(request: Request, error: Exception) -> Response:
 
 def create_app(options: ServeOptions) -> Starlette:
     server = ServerState(options)
+    prefix = page_prefix(options)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -404,11 +511,12 @@ def create_app(options: ServeOptions) -> Starlette:
         server.pool.close()
 
     routes = [Route("/healthz", healthz, methods=["GET"]), Route("/openapi.json", openapi, methods=["GET"]),
-              *public_routes(), *holder_routes(), *page_routes(options)]
+              *public_routes(), *holder_routes(), *page_routes(options, prefix)]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: _not_routed, Exception: _unhandled})
     app.state.server = server
     app.state.options = options
+    app.state.page_prefix = prefix
     return app
 
 
@@ -422,4 +530,24 @@ def asgi_app(options: ServeOptions) -> Frontline:
 def app_from_environment() -> Frontline:
     """uvicorn's factory (``certcli.server.app:app_from_environment``): every worker
     process builds its app from the options ``certcli serve`` put in the environment."""
+    return_large_blocks()
     return asgi_app(ServeOptions.from_env())
+
+
+def return_large_blocks() -> None:
+    """Keep the server's RSS flat: give every large freed block back to the system at once.
+
+    Each password check and each public lookup runs scrypt in a worker thread with a 16 MiB
+    work area (issue 12).  glibc serves blocks that large with mmap at first, but raises
+    its mmap threshold each time one is freed, so later ones come from the threads' own
+    heap arenas and stay resident: a lookup load grew the server from ~130 to ~550 MiB.
+    A fixed threshold (``M_MMAP_THRESHOLD``) keeps them mmapped and returned on free.
+    Nothing happens where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 1 << 20)          # M_MMAP_THRESHOLD = -3: 1 MiB, fixed from now on
+    except (OSError, AttributeError, TypeError):
+        pass

@@ -52,8 +52,14 @@ def paths() -> dict:
     return {
         "/healthz": {"get": _op("200 once the service is ready", auth=False, errors=())},
         "/openapi.json": {"get": _op("This document", auth=False, errors=())},
-        "/trust.pem": {"get": _op("The issuer's public trust bundle (PEM)", auth=False, errors=(404,), ok={
+        "/trust.pem": {"get": _op("The issuer's public trust bundle (PEM): --trust-bundle, else the latest one "
+                                  "`admin trust` signed", auth=False, errors=(404,), ok={
             "description": "PEM", "content": {"application/x-pem-file": {"schema": TEXT}}})},
+        "/trust.ledgers/{name}": {"get": _op(
+            "A closed seal key's ledger of the documents it signed (KEY_ID.bin, sorted 16-byte digest prefixes)",
+            auth=False, errors=(404,), params=[{"name": "name", "in": "path", "required": True, "schema": TEXT}],
+            ok={"description": "The ledger", "content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}}}})},
         "/api/v1/lookup": {"get": _op(
             "Public lookup (证书查验) by number and name; a wrong name looks exactly like an unknown number",
             auth=False, ok=VERIFY_OK, errors=(400, 429), params=[
@@ -114,7 +120,18 @@ RESPONSES = {400: "Malformed request (usage_error, bad_input on the body)", 401:
              429: "Too many requests from this address (rate_limited; see Retry-After)"}
 
 
-def document() -> dict:
+PAGE_TYPES = {"page": "text/html", "style.css": "text/css", "trust-data.js": "text/javascript"}
+
+
+def page_operations(page_paths: dict) -> dict:
+    """The verification page's files (path -> what it serves): no JSON, no session."""
+    return {path: {"get": _op("The verification page" if what == "page" else f"The verification page's {what}",
+                              auth=False, errors=(), ok={"description": what, "content": {
+                                  PAGE_TYPES.get(what, "text/javascript"): {"schema": TEXT}}})}
+            for path, what in page_paths.items()}
+
+
+def document(page_paths: dict | None = None) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "certcli", "version": __version__,
@@ -122,7 +139,7 @@ def document() -> dict:
                                 "public verification API.  Every error is {\"error\": {\"code\", \"message\", "
                                 "\"data\"}}, the document `certcli --json` prints, with the stable codes of the "
                                 "CLI contract."},
-        "paths": paths(),
+        "paths": {**paths(), **page_operations(page_paths or {})},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {

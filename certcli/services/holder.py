@@ -49,10 +49,9 @@ class HolderService(Protocol):
         """The normalised ID number, or InvalidIdNumber/BadInput (asked before any password prompt)."""
 
     def register(self, *, name: str, id_number: str, id_type: str, password: str) -> dict:
-        """``{"registered": true, "name", "id_type", "id_number_masked", "replaced"}``; ``replaced``
-        is null for a new account, else why the ID document's earlier account was replaced
-        (``details_corrected``: it saw no certificate and the new details do (R9);
-        ``reset_by_administrator``)."""
+        """``{"registered": true, "name", "id_type", "id_number_masked"}``, plus ``"replaced"`` when
+        the ID document's earlier account was replaced, saying why (``details_corrected``: it saw
+        no certificate and the new details do (R9); ``reset_by_administrator``)."""
 
     def login(self, *, id_number: str, password: str, id_type: Optional[str] = None) -> dict:
         """Open a session: ``{"logged_in": true, "name", "id_number_masked", "terms_accepted",

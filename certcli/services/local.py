@@ -87,8 +87,11 @@ class LocalHolderService:
         registration = accounts.register_holder(self._db(), id_type=id_type, id_number=id_number, name=name,
                                                 password=password, now=self.now)
         account = registration.account
-        return {"registered": True, "name": account.name, "id_type": account.id_type,
-                "id_number_masked": rules.mask_id_number(account.id_number), "replaced": registration.replaced}
+        document = {"registered": True, "name": account.name, "id_type": account.id_type,
+                    "id_number_masked": rules.mask_id_number(account.id_number)}
+        if registration.replaced:
+            document["replaced"] = registration.replaced
+        return document
 
     def login(self, *, id_number: str, password: str, id_type: Optional[str] = None) -> dict:
         store = self._db()

@@ -2,8 +2,9 @@
 PDF parser runs (see :mod:`certcli.verification.pdf` for the three stages).
 
 The container must be byte for byte the DER certcli writes, or it is
-``non_canonical_signature``: it re-encodes (asn1crypto, ``dump(force=True)``) to
-itself, so no BER length and every SET OF in DER order; the versions and
+``non_canonical_signature``: strict DER (``documents.cms.der_is_canonical``, one
+linear pass: definite minimal lengths, no constructed strings, minimal INTEGERs,
+every SET OF in DER order, so a re-encoding could change nothing); the versions and
 algorithm identifiers are certcli's exact bytes; the certificates are exactly
 the seal's and the root that issued it; the ECDSA value has minimal INTEGERs and
 a low S.  None of those is covered by the signature value, so each could be
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 
-from certcli.documents.cms import P256_ORDER, cms_der, signer_index
+from certcli.documents.cms import P256_ORDER, cms_der, der_is_canonical, signer_index
 from certcli.verification.context import Context, Located, Reject
 
 NON_CANONICAL = "non_canonical_signature"
@@ -85,7 +86,7 @@ def check_cms(data: bytes, found: Located, context: Context) -> tuple[str, objec
         info = cms.ContentInfo.load(der, strict=True)
         if info["content_type"].native != "signed_data":
             raise Reject("signature", "bad_signature_container")
-        if cms.ContentInfo.load(der).dump(force=True) != der:     # BER somewhere, or a SET out of order
+        if not der_is_canonical(der):                    # BER somewhere, or a SET out of order
             raise Reject("signature", NON_CANONICAL, "re-encoded")
         signed = info["content"]
         signers = signed["signer_infos"]
@@ -98,6 +99,9 @@ def check_cms(data: bytes, found: Located, context: Context) -> tuple[str, objec
             raise Reject("signature", "bad_signature_container")
         _canonical_algorithms(signed, si)
         attrs = si["signed_attrs"]
+        encoded_attrs = [attr.dump() for attr in attrs]
+        if encoded_attrs != sorted(encoded_attrs):      # a SET OF too
+            raise Reject("signature", NON_CANONICAL, "signed attributes")
         if _attribute(attrs, "content_type") != "data":
             raise Reject("signature", "bad_signature_container")
         digest = _attribute(attrs, "message_digest")
@@ -170,6 +174,9 @@ def _canonical_certificates(certificates, signer_at: int) -> None:
     it, in DER (sorted) order: nothing dropped, added or moved.  (Whether that root
     is *ours* is checked once the seal key is known.)"""
     if len(certificates) != 2:
+        raise Reject("signature", NON_CANONICAL, "certificates")
+    encoded = [choice.dump() for choice in certificates]
+    if encoded != sorted(encoded):                      # a SET OF: DER sorts its members
         raise Reject("signature", NON_CANONICAL, "certificates")
     signer = certificates[signer_at].chosen
     root = certificates[1 - signer_at].chosen

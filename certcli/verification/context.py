@@ -226,13 +226,11 @@ class Context:
             return cls(bundle.root, bundle.public_keys(), store(), bundle=bundle,
                        ledger_dir=Path(ledgers) if ledgers is not None else ledger_dir_beside(Path(trust)),
                        max_bundle_age=max_bundle_age)
-        from certcli.pki.keys import IssuerKeys
-
-        keys = IssuerKeys(keys_dir(home))
-        if not keys.exists():
+        trusted = issuer_trust(home)
+        if trusted is None:
             return cls(None, {}, store())
-        root, seal_keys = keys.root_certificate(), keys.public_keys()
-        return cls(root, seal_keys, store())
+        root, seal_keys = trusted
+        return cls(root, dict(seal_keys), store())
 
     def require_trust(self) -> None:
         if self.root is None:
@@ -242,6 +240,39 @@ class Context:
         if self.store is not None:
             self.store.close()
             self.store = None
+
+
+_TRUST_CACHE: dict = {}   # keys folder -> (its manifest's identity, root, seal keys)
+
+
+def issuer_trust(home: Path):
+    """``(root certificate, seal keys)`` of the home's keys, or None without keys.
+
+    Kept per process while the key manifest stays the same file: ``certcli serve``
+    verifies every request against it, and reading and parsing the certificates again
+    each time was half of a QR verification.  Every change to the keys (init, a new seal,
+    rotate, retire) rewrites the manifest atomically (a new file: new inode and mtime), so
+    the next call reads them afresh; certificate files never change once written."""
+    import os
+
+    from certcli.pki.keys import MANIFEST, IssuerKeys
+
+    folder = keys_dir(home)
+    try:
+        stat = os.stat(folder / MANIFEST)
+    except OSError:
+        return None
+    identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    key = str(folder.resolve())
+    cached = _TRUST_CACHE.get(key)
+    if cached is not None and cached[0] == identity:
+        return cached[1], cached[2]
+    keys = IssuerKeys(folder)
+    if not keys.exists():
+        return None
+    root, seal_keys = keys.root_certificate(), keys.public_keys()
+    _TRUST_CACHE[key] = (identity, root, seal_keys)
+    return root, seal_keys
 
 
 class Located(NamedTuple):

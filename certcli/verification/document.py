@@ -27,7 +27,8 @@ def verify_document(home: Path, now: datetime, lang: str, *, trust: Optional[Pat
                     pdf: Optional[bytes] = None, pdf_path: Optional[Path] = None, qr: Optional[str] = None,
                     number: Optional[str] = None, name: Optional[str] = None, ledgers: Optional[Path] = None,
                     max_bundle_age: Optional[timedelta] = None) -> dict:
-    """Verify exactly one of a PDF (its bytes, or a file), a QR payload, or a number + name,
+    """Verify exactly one of a PDF (its bytes, or a file), a QR payload (bare, or the
+    ``URL#PAYLOAD`` a verify URL's QR code carries), or a number + name,
     trusting the home's keys (or the bundle ``trust``, with its closed keys' ``ledgers``,
     refused as stale past ``max_bundle_age``) and reading current status from its store."""
     from certcli.verification import checks
@@ -38,8 +39,10 @@ def verify_document(home: Path, now: datetime, lang: str, *, trust: Optional[Pat
             pdf = read_pdf(pdf_path)
         if pdf is not None:
             verdict = checks.verify_pdf(pdf, context, now)
-        elif qr is not None:
-            verdict = checks.verify_qr(qr, context, now)
+        elif qr is not None:   # the bare payload, or a scanned URL#PAYLOAD (a verify URL's QR code)
+            from certcli.documents.qrpayload import payload_of
+
+            verdict = checks.verify_qr(payload_of(qr), context, now)
         else:
             verdict = checks.verify_lookup(context, number or "", name or "", now)
     finally:
