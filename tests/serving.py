@@ -11,10 +11,9 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import NOW, PASSPHRASE, PASSWORD, ROOT, Cli, cert_row, write_roster
+from conftest import NOW, PASSPHRASE, PASSWORD, ROOT, Cli, Outcome, cert_row, write_roster
 
 STARTUP_SECONDS = 20
 
@@ -33,19 +32,7 @@ def cli_env(home: Path, now: str = NOW, **extra) -> dict:
     return env
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self):
-        return json.loads(self.out)
-
-    @property
-    def error_code(self):
-        return self.json["error"]["code"]
+Run = Outcome  # one result type for in-process and subprocess runs (code, out, err, json, error_code)
 
 
 def certcli(home: Path, *args, server: str | None = None, now: str = NOW, json_mode: bool = True,
