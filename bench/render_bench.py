@@ -15,14 +15,17 @@ GLYPH_CHECK_TEXT = "欧阳䶮𠮷明"   # a compound surname, a rare CJK charact
 
 
 def sample_job():
-    from certcli.certificates.processing import Job
+    """The page data of one annotation document, as processing builds it."""
+    from datetime import datetime
 
-    return Job(
-        annotation_id=1, annotation_no="AN20260301000001", kind="annotation", scenario="self-use",
-        scenario_label="本人调用", valid_until="2026-05-30T00:00:00+08:00", certificate_no="2022ECO0000000001",
-        name="王小明", id_type="resident_id", id_number="110101199003074477", qualification="经济专业技术资格",
-        level="中级", specialty="人力资源管理", issued_on="2022-01-14", issuer="人力资源和社会保障部",
-        seal="ministry", seal_id="ministry")
+    from certcli.documents.page import Annotation, PageData
+
+    return PageData(
+        certificate_no="2022ECO0000000001", name="王小明", id_type="resident_id", id_number="110101199003074477",
+        qualification="经济专业技术资格", level="中级", specialty="人力资源管理", issued_on="2022-01-14",
+        issuer="人力资源和社会保障部", seal="ministry", seal_id="ministry",
+        annotation=Annotation(number="AN20260301000001", scenario_label="本人调用",
+                              valid_until=datetime.fromisoformat("2026-05-30T00:00:00+08:00")))
 
 
 @contextmanager
@@ -45,7 +48,7 @@ def captured_pages():
 
 
 def render_child(keys_dir: str, runs: int, stock_runs: int) -> dict:
-    from certcli.certificates import processing
+    from certcli.documents import page as processing  # make_document lives with the page
     from certcli.documents import render
     from certcli.documents import signing
     from certcli.pki.keys import IssuerKeys
