@@ -20,7 +20,6 @@ order); an unknown or missing field is a ``TypeError`` at the raise site.
 """
 from __future__ import annotations
 
-import inspect
 from enum import IntEnum
 from typing import Any, ClassVar
 
@@ -64,7 +63,8 @@ class CertcliError(Exception):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        own = [name for name, kind in inspect.get_annotations(cls).items() if "ClassVar" not in str(kind)]
+        # the class's own annotations (not inspect.get_annotations: importing inspect costs ~8 ms at start-up)
+        own = [name for name, kind in cls.__dict__.get("__annotations__", {}).items() if "ClassVar" not in str(kind)]
         defaults = dict(cls.defaults)
         defaults.update({name: cls.__dict__[name] for name in own if name in cls.__dict__})
         cls.fields = tuple(dict.fromkeys((*cls.fields, *own)))
