@@ -122,3 +122,20 @@ def issued(cli, tmp_path) -> Cli:
     assert cli("login", "--id-number", HOLDER_ID).code == 0
     assert cli("agree", "--yes").code == 0
     return cli
+
+
+def blank_pdf(text: str, title: str | None = None) -> bytes:
+    """A one-page unsigned PDF with ``text`` on it, for the signing and CMS tests."""
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4, invariant=True, pageCompression=0)
+    if title is not None:
+        page.setTitle(title)
+    page.drawString(72, 760, text)
+    page.showPage()
+    page.save()
+    return buffer.getvalue()

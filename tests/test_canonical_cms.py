@@ -9,16 +9,14 @@ by one on the verification stage itself.
 from __future__ import annotations
 
 import asyncio
-import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import blank_pdf
 from asn1crypto import algos, cms
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
 
 from certcli.documents.cms import P256_ORDER, cms_der, low_s
 from certcli.documents.signing import PdfSealSigner
@@ -31,13 +29,7 @@ PASS = b"seal passphrase"
 NOW = datetime.now(CST).replace(microsecond=0)
 
 
-def _pdf(text: str) -> bytes:
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4, invariant=True, pageCompression=0)
-    c.drawString(72, 760, text)
-    c.showPage()
-    c.save()
-    return buf.getvalue()
+_pdf = blank_pdf
 
 
 @pytest.fixture(scope="module")

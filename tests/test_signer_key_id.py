@@ -4,10 +4,10 @@ length.  Stripping the zero padding instead cut short the ~1 in 256 signatures
 whose DER ends in a 0x00 byte of its own, so re-queueing missed them."""
 from __future__ import annotations
 
-import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import blank_pdf
 
 from certcli.certificates import requeue
 from certcli.documents import cms
@@ -23,15 +23,7 @@ MAX_TRIES = 6000   # P(no DER ending in 0x00) = (255/256)**6000 ≈ 6e-11; ~5 ms
 
 
 def _blank_pdf() -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    buffer = io.BytesIO()
-    page = canvas.Canvas(buffer, pagesize=A4, invariant=True, pageCompression=0)
-    page.drawString(72, 760, "2022ECO110100001")
-    page.showPage()
-    page.save()
-    return buffer.getvalue()
+    return blank_pdf("2022ECO110100001")
 
 
 @pytest.fixture(scope="module")

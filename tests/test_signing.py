@@ -5,11 +5,10 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import blank_pdf
 from asn1crypto import cms
 from cryptography.hazmat.primitives import serialization
 from pypdf import PdfReader
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
 
 from certcli.pki.keys import IssuerKeys
 from certcli.documents.signing import FIELD_NAME, PdfSealSigner, stock_sign, validate_with_pyhanko
@@ -24,13 +23,7 @@ SIGNING_TIME = NOW - timedelta(minutes=5)
 
 
 def make_pdf(text: str = "Certificate 2021110100000123") -> bytes:
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4, invariant=True, pageCompression=0)
-    c.setTitle("untitled")
-    c.drawString(72, 760, text)
-    c.showPage()
-    c.save()
-    return buf.getvalue()
+    return blank_pdf(text, title="untitled")
 
 
 @pytest.fixture(scope="module")
