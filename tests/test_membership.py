@@ -98,6 +98,8 @@ def test_rejection_needs_a_reason_is_shown_and_can_be_reviewed_again(members):
     assert closed.code == 4 and closed.error_code == "review_closed"
     assert members("admin", "member", "list", "--progress", "approved").json["members"][0]["certificate_no"] \
         == "2021CPA110000001"
+    table = members("admin", "member", "list", lang="zh", json_mode=False).out
+    assert "证书编号" in table and "审核进度" in table and "2021CPA110000001" in table   # a table with headers
 
 
 def test_review_needs_the_key_passphrase(members):

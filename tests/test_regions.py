@@ -159,6 +159,8 @@ def test_mail_request_moves_to_mailed_with_tracking(regional):
     shown = regional("paper", "status", json_mode=False, lang="zh")
     assert "已寄出" in shown.out and "SF1234567890" in shown.out
     assert regional("admin", "paper", "list", "--status", "mailed").json["requests"][0]["tracking_no"] == "SF1234567890"
+    table = regional("admin", "paper", "list", json_mode=False).out
+    assert "Request no." in table and "Collection" in table and number in table   # a table with headers
     assert regional("admin", "paper", "ready", "PR-NOPE").code == 5
 
 

@@ -309,11 +309,15 @@ def admin_list(
     rows = membership.list_members(runtime.store(), progress)
 
     def human():
-        for row in rows:
-            runtime.console.print(f"{row['certificate_no']}  {row['name']}  {row['region'] or ''}  "
-                                  f"{runtime.t('progress_' + row['progress'])}", markup=False)
+        from certcli.commands._tables import fit_table
+
         if not rows:
             runtime.console.print("—")
+            return
+        headers = [runtime.t(f"label.{name}") for name in ("certificate_no", "name", "region", "review_progress")]
+        table = [[row["certificate_no"], row["name"], row["region"] or "", runtime.t("progress_" + row["progress"])]
+                 for row in rows]
+        runtime.console.print(fit_table(runtime.console, headers, table, no_wrap=(0,)))
 
     runtime.emit({"members": rows}, human)
 

@@ -99,14 +99,18 @@ def admin_list(status_filter: Annotated[Optional[PaperStatus], typer.Option(
     rows = regions.all_requests(runtime.store(), status_filter)
 
     def human():
+        from certcli.commands._tables import fit_table
         from certcli.i18n import format_instant
 
-        for row in rows:
-            runtime.console.print(f"{row['request_no']}  {row['certificate_no']}  {row['region'] or ''}  "
-                                  f"{_method_text(row)}  {runtime.t('paper_status_' + row['status'])}  "
-                                  f"{format_instant(row['requested_at'], runtime.lang, zone=False)}", markup=False)
         if not rows:
             runtime.console.print("—")
+            return
+        headers = [runtime.t(f"label.{name}") for name in ("request_no", "certificate_no", "region",
+                                                           "collection_method", "status", "requested_at")]
+        table = [[row["request_no"], row["certificate_no"], row["region"] or "", _method_text(row),
+                  runtime.t("paper_status_" + row["status"]),
+                  format_instant(row["requested_at"], runtime.lang, zone=False)] for row in rows]
+        runtime.console.print(fit_table(runtime.console, headers, table, no_wrap=(0, 1)))
 
     runtime.emit({"requests": rows}, human)
 
