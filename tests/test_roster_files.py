@@ -310,6 +310,18 @@ def test_other_numbers_that_lost_digits_and_odd_cells(admin, tmp_path):
         == [("2022110100001",)]
 
 
+def test_a_date_typed_as_excels_day_number_is_that_day(admin, tmp_path):
+    path = _workbook(tmp_path / "serial.xlsx", [
+        ["S1", "王小明", None, HOLDER_ID, "经济专业技术资格", "中级", 44575, "人力资源和社会保障部", None],
+        ["S2", "王小明", None, HOLDER_ID, "经济专业技术资格", "中级", 44575.0, "人力资源和社会保障部", None],
+        ["S3", "王小明", None, HOLDER_ID, "经济专业技术资格", "中级", 20220114, "人力资源和社会保障部", None],
+    ])
+    result = admin("admin", "issue", path)
+    assert result.json["inserted"] == 3, result.out     # 44575 is Excel's day number of 2022-01-14
+    assert sqlite3.connect(admin.home / "certcli.db").execute(
+        "SELECT DISTINCT issued_on FROM certificates").fetchall() == [("2022-01-14",)]
+
+
 def test_a_workbook_is_the_same_from_the_worker(tmp_path):
     path, expected_bad = roster_workbook(tmp_path / "roster.xlsx", rows=1200, sheets=())
     outcomes = []

@@ -5,7 +5,8 @@ Only :class:`certcli.roster.parse.Roster` uses this module, and only when the
 file is a workbook: openpyxl is imported here, never by the other commands.
 
 Cells arrive typed.  Text is used as it is; a date cell is a day; a whole number
-is its digits.  Excel keeps only 15 significant digits of a number, so an
+is its digits, except in a date column, where Excel's day number (45366, a date cell
+whose format was lost) is the day it counts.  Excel keeps only 15 significant digits of a number, so an
 18-digit resident ID typed into a cell formatted as a number comes back as
 ``1.10101199003074E+17`` (its last digits replaced by zeros): such a cell is
 refused with its own reason instead of being read as some other ID.
@@ -108,6 +109,8 @@ def cell_text(value, field: str) -> str:
         return value.strip()
     if value is None:
         return ""
+    if field in DATE_FIELDS and kind in (int, float) and _is_serial_day(value):
+        return _serial_day(value)
     if kind is int:
         digits = str(abs(value))
         if len(digits) > EXCEL_DIGITS and len(digits.rstrip("0")) <= EXCEL_DIGITS:
@@ -131,6 +134,25 @@ def cell_text(value, field: str) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value).strip()
+
+
+# Excel's day numbers (1900 date system): day 61 is 1900-03-01; below it Excel counts a
+# 29 February 1900 that never was, and no issue or birth date of ours is that old.  The top is
+# 9999-12-31.  An 8-digit number is not a day number but a date typed as digits (20240315).
+_FIRST_SERIAL, _LAST_SERIAL = 61, 2_958_465
+_SERIAL_EPOCH = date(1899, 12, 30)
+
+
+def _is_serial_day(value) -> bool:
+    whole = value if type(value) is int else (int(value) if value.is_integer() else None)
+    return whole is not None and _FIRST_SERIAL <= whole <= _LAST_SERIAL and not 10_000_000 <= whole
+
+
+def _serial_day(value) -> str:
+    """A date cell whose format was lost (typed as a plain number: 45366): the day it counts."""
+    from datetime import timedelta
+
+    return (_SERIAL_EPOCH + timedelta(days=int(value))).isoformat()
 
 
 def header_text(value) -> str:
