@@ -1,7 +1,7 @@
 """Run the certcli benchmarks and print a table of figures.
 
     python bench/run.py            # full: 100k and 1M-row imports, 10,000 documents
-    python bench/run.py --quick    # 20k and 100k rows, 1,000 documents (~3 minutes)
+    python bench/run.py --quick    # 20k and 100k rows, 1,000 documents, 1,000 PDFs batch-verified
     python bench/run.py --json     # also write bench/results.json
 
 Progress goes to stderr, the table to stdout.  See bench/README.md.
@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import (cli_home, cold_bench, import_bench, process_bench, query_bench,  # noqa: E402
-                   render_bench, server_bench, verify_bench)
+from bench import (batch_verify_bench, cli_home, cold_bench, import_bench, postgres_bench,  # noqa: E402
+                   process_bench, query_bench, render_bench, server_bench, verify_bench)
 from bench.common import REPO, Figure, format_value, log, use_snapshot, verdict  # noqa: E402
 
-SECTIONS = ("import", "query", "cold", "render", "process", "verify", "serve")
+SECTIONS = ("import", "query", "cold", "render", "process", "verify", "serve", "batch", "postgres")
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,15 @@ class Plan:
     cli_runs: int = 10
     lib_runs: int = 50
     serve_seconds: float = 20.0      # per workload and worker count (bench/server_bench.py)
+    batch_pdfs: int = 5000           # genuine PDFs for `certcli verify DIR` (bench/batch_verify_bench.py)
+    batch_sample: int = 50           # one-process-per-file runs timed, extrapolated to batch_pdfs
+    pg_import_rows: int = 1_000_000  # PostgreSQL import and list/info (bench/postgres_bench.py)
+    pg_documents: int = 2_000        # processed by 1, 2 and 4 concurrent runs, on each backend
 
 
 FULL = Plan(import_sizes=(100_000, 1_000_000), documents=10_000)
-QUICK = Plan(import_sizes=(20_000, 100_000), documents=1_000, serve_seconds=10.0)
+QUICK = Plan(import_sizes=(20_000, 100_000), documents=1_000, serve_seconds=10.0, batch_pdfs=1_000, batch_sample=20,
+             pg_import_rows=100_000, pg_documents=300)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -66,7 +71,7 @@ def run_sections(plan: Plan, only: list[str], workdir: Path) -> list[Figure]:
         figures += import_figures if "import" in only else []
         if "query" in only:
             figures += query_bench.run(big_home, sizes[-1], plan.lib_runs, plan.cli_runs, pycache)
-    if "cold" in only or "verify" in only or "serve" in only:
+    if "cold" in only or "verify" in only or "serve" in only or "batch" in only:
         cli = cli_home.setup(workdir / "cli", pycache)
         if "cold" in only:
             figures += cold_bench.run(cli, plan.cli_runs)
@@ -74,10 +79,15 @@ def run_sections(plan: Plan, only: list[str], workdir: Path) -> list[Figure]:
             figures += verify_bench.run(cli, plan.cli_runs, plan.lib_runs)
         if "serve" in only:
             figures += server_bench.run(cli, plan.serve_seconds)
+        if "batch" in only:
+            figures += batch_verify_bench.run(cli, plan.batch_pdfs, plan.batch_sample)
     if "render" in only:
         figures += render_bench.run(workdir, plan.lib_runs)
     if "process" in only:
         figures += process_bench.run(workdir, plan.documents)
+    if "postgres" in only:
+        figures += postgres_bench.run(workdir, plan.pg_import_rows, plan.pg_documents, plan.lib_runs, plan.cli_runs,
+                                      pycache)
     return figures
 
 

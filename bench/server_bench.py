@@ -2,9 +2,13 @@
 
 The real ``certcli serve`` on 127.0.0.1 (a free port; loopback only), over the CLI home of
 bench/cli_home.py, with the per-address rate limits lifted (``--lookup-rate off
---login-rate off``: the bench is one client address).  32 concurrent clients
-(``httpx.AsyncClient``, one connection each, bounded: a fixed number of coroutines, each
-running until the deadline) drive each workload for ``seconds``:
+--login-rate off``: the bench is one client address).  32 concurrent clients drive each
+workload for ``seconds``: bounded, a fixed number of coroutines each with one keep-alive
+connection, running until the deadline.  They are
+:class:`bench.loopback_client.LoopbackClient` (HTTP/1.1 over asyncio streams, on uvloop
+when it is installed), not ``httpx.AsyncClient``: the clients share the 2 cores with the
+server, and httpx spent ~1 ms of CPU per request, as much as the framework itself and
+more than a QR verification, which capped the run near 1,000 requests/s whatever the server.
 
 * ``POST /api/v1/verify/qr`` with the QR payload of the holder's signed PDF;
 * ``GET /api/v1/lookup?number=N&name=NAME`` with a matching number and name (hits: misses
@@ -16,8 +20,16 @@ running until the deadline) drive each workload for ``seconds``:
 * a holder flow: ``login`` (scrypt, as every login) → ``GET certificates`` →
   ``GET download/{no}`` (the signed PDF, base64 in JSON).
 
+Both of those are bounded by scrypt, whatever the server: the bench times one scrypt at the
+login's parameters (:data:`certcli.passwords._SCRYPT`) in this process, with the implementation
+the server uses (:func:`certcli.server.state.fastest_scrypt`: libsodium's where PyNaCl is
+installed) and with hashlib's for comparison, and prints the ceiling it sets, cores ÷ that
+time (and for lookups also 32 clients ÷ the 0.25 s floor).
+
 Throughput is completed requests (or flows) per second over the whole run, latencies are
-per request (per flow) with p50 and p99, errors are any answer but 200.  The server's RSS
+per request (per flow) with p50 and p99, errors are any answer but 200.  The note gives the
+server's CPU time per request and the cores it kept busy: well under 2 with the clients'
+share means other processes on the machine took the rest.  The server's RSS
 (the process and its worker processes, from /proc) is read after a warm-up and again
 after the last workload: it should stay flat.  The whole set is run with ``--workers 1``
 and ``--workers 2``.  The clients run on the same 2 cores as the server (the one machine
@@ -161,15 +173,13 @@ class Served:
 # --------------------------------------------------------------------------- the clients
 
 async def _drive(url: str, seconds: float, make_step) -> Workload:
-    """CLIENTS clients, each an ``httpx.AsyncClient`` with one keep-alive connection (one
-    shared pool of 32 costs the client O(n) per request in httpcore's pool bookkeeping, which
-    alone capped a run at ~300 requests/s), repeating ``step(client)`` until the deadline; a
-    step returns the number of its requests that were not answered 200."""
-    import httpx
+    """CLIENTS clients, each a :class:`LoopbackClient` (one keep-alive connection),
+    repeating ``step(client)`` until the deadline; a step returns the number of its
+    requests that were not answered 200."""
+    from bench.loopback_client import LoopbackClient
 
     workload = Workload(make_step.__name__)
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    clients = [httpx.AsyncClient(base_url=url, timeout=30, limits=limits) for _ in range(CLIENTS)]
+    clients = [LoopbackClient(url, timeout=30) for _ in range(CLIENTS)]
     started = time.perf_counter()
     deadline = started + seconds
 
@@ -192,6 +202,34 @@ async def _drive(url: str, seconds: float, make_step) -> Workload:
         for client in clients:
             await client.aclose()
     return workload
+
+
+def run_clients(url: str, seconds: float, make_step) -> Workload:
+    """One run of :func:`_drive` on its own event loop (uvloop's when installed: less of
+    the cores the clients share with the server)."""
+    try:
+        import uvloop
+        factory = uvloop.new_event_loop
+    except ImportError:
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(_drive(url, seconds, make_step))
+
+
+def scrypt_ms(scrypt, runs: int = 10) -> float:
+    """CPU milliseconds of one ``scrypt(secret, salt, n, r, p, dklen)`` at the login's
+    parameters, on one core (median)."""
+    import statistics
+
+    from certcli.passwords import _SCRYPT
+
+    def once() -> float:
+        started = time.process_time()
+        scrypt(b"bench", b"bench salt", _SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"], 32)
+        return time.process_time() - started
+
+    once()
+    return statistics.median(once() for _ in range(runs)) * 1000
 
 
 def workloads(cli: CliHome) -> dict:
@@ -247,13 +285,13 @@ def measure(cli: CliHome, workers: int, seconds: float) -> dict:
         steps = workloads(cli)
         log(f"serve --workers {workers}: warm-up")
         for make in steps.values():
-            asyncio.run(_drive(served.url, 1.0, make))
+            run_clients(served.url, 1.0, make)
         rss_start = rss_mib(served.process.pid)
         results = {}
         for name, make in steps.items():
             log(f"serve --workers {workers}: {name}, {CLIENTS} clients, {seconds:.0f} s")
             before = cpu_seconds(served.process.pid)
-            results[name] = asyncio.run(_drive(served.url, seconds, make))
+            results[name] = run_clients(served.url, seconds, make)
             results[name].server_cpu = cpu_seconds(served.process.pid) - before
             log(f"  {results[name].rate:,.1f}/s, p50 {results[name].percentile(0.5):.1f} ms, "
                 f"p99 {results[name].percentile(0.99):.1f} ms, {results[name].errors} errors")
@@ -279,7 +317,8 @@ def figures_of(workers: int, measured: dict) -> list[Figure]:
         p50, p99 = workload.percentile(0.5), workload.percentile(0.99)
         unit = "flows/s" if name == "holder_flow" else "req/s"
         cpu_ms = workload.server_cpu / workload.done * 1000 if workload.done else 0.0
-        note = f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, server CPU {cpu_ms:.2f} ms each" + \
+        busy = workload.server_cpu / workload.seconds if workload.seconds else 0.0
+        note = f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, server CPU {cpu_ms:.2f} ms each ({busy:.2f} cores busy)" + \
             (f", {workload.errors} errors" if workload.errors else "")
         if name in NOTES:
             note += "; " + NOTES[name]
@@ -296,8 +335,28 @@ def figures_of(workers: int, measured: dict) -> list[Figure]:
     return out
 
 
+def scrypt_figures() -> list[Figure]:
+    """What scrypt alone allows: every lookup and every holder flow pays one."""
+    from certcli.oracles import GUESS_FLOOR
+    from certcli.server.state import fastest_scrypt, hashlib_scrypt
+
+    cores = os.cpu_count() or 1
+    served = fastest_scrypt()
+    one, openssl = scrypt_ms(served), scrypt_ms(hashlib_scrypt)
+    ceiling = cores * 1000 / one
+    floor = CLIENTS / GUESS_FLOOR
+    which = "hashlib's" if served is hashlib_scrypt else f"libsodium's; hashlib's (OpenSSL) {openssl:.1f} ms"
+    return [Figure("serve", "scrypt at the login's parameters (one core)", one, "ms", "", None,
+                   f"the server's ({which}); N=2^14, r=8, p=1: every login and public guess pays one"),
+            Figure("serve", "  ceiling: holder flows (scrypt alone)", ceiling, "flows/s", "", None,
+                   f"{cores} cores / {one:.1f} ms, before any other work and the clients' share"),
+            Figure("serve", "  ceiling: lookups", min(ceiling, floor), "req/s", "", None,
+                   f"scrypt as above, and {CLIENTS} clients / the {GUESS_FLOOR} s floor of each guess "
+                   f"= {floor:.0f}/s")]
+
+
 def run(cli: CliHome, seconds: float = 15.0, workers: tuple[int, ...] = (1, 2)) -> list[Figure]:
-    figures: list[Figure] = []
+    figures: list[Figure] = scrypt_figures()
     for count in workers:
         figures += figures_of(count, measure(cli, count, seconds))
     return figures

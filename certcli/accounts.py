@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -20,52 +19,11 @@ from certcli.errors import (
     WeakPassword,
 )
 from certcli.home import session_file, write_private
-from certcli.store import Store, iso, parse_instant
+from certcli.passwords import _dummy_hash, hash_password, password_work, verify_password  # noqa: F401 - re-exported
+from certcli.store import Store, iso, lock_rows, parse_instant
 
 MIN_PASSWORD_LENGTH = 8
 MAX_NAME_LENGTH = rules.MAX_NAME_LENGTH
-
-# scrypt with N=2^14, r=8: 16 MiB of memory per guess, ~50 ms here.
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, maxmem=64 * 2**20, dklen=32, **_SCRYPT)
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
-
-
-def password_work(text: str) -> None:
-    """One scrypt at the login's cost, its result thrown away: what every guess at a
-    public oracle pays (certcli.oracles), so it costs what a login attempt costs."""
-    hashlib.scrypt(text.encode(), salt=b"certcli guess", maxmem=64 * 2**20, dklen=32, **_SCRYPT)
-
-
-def verify_password(stored: str, password: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = hashlib.scrypt(
-        password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
-        maxmem=64 * 2**20, dklen=len(digest) // 2,
-    )
-    return hmac.compare_digest(candidate.hex(), digest)
-
-
-# A hash to check against when the account does not exist, so that a wrong ID
-# number takes as long as a wrong password and does not reveal who is registered.
-_DUMMY_HASH = None
-
-
-def _dummy_hash() -> str:
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = hash_password(secrets.token_hex(8))
-    return _DUMMY_HASH
-
 
 @dataclass(frozen=True)
 class Account:
@@ -129,13 +87,13 @@ def register_holder(store: Store, *, id_type: str, id_number: str, name: str, pa
         existing = conn.execute("SELECT id, name, password_hash FROM accounts WHERE id_type = ? AND id_number = ?",
                                 (id_type, id_number)).fetchone()
         if existing is None:
-            cursor = conn.execute(
-                "INSERT INTO accounts (id_type, id_number, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                (id_type, id_number, name, password_hash, iso(now)),
-            )
-            audit.append(conn, now=now, actor=f"holder:{cursor.lastrowid}", action="register",
+            account_id = conn.execute(
+                "INSERT INTO accounts (id_type, id_number, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?) "
+                "RETURNING id", (id_type, id_number, name, password_hash, iso(now)),
+            ).fetchall()[0][0]
+            audit.append(conn, now=now, actor=f"holder:{account_id}", action="register",
                          subject=rules.mask_id_number(id_number))
-            return Registration(Account(cursor.lastrowid, id_type, id_number, name, None))
+            return Registration(Account(account_id, id_type, id_number, name, None))
         account_id, old_name, old_hash = existing[0], existing[1], existing[2]
         replaced = _replacement(conn, id_type, id_number, old_name, name, old_hash)
         conn.execute("UPDATE accounts SET name = ?, password_hash = ?, created_at = ?, failed_logins = 0, "
@@ -220,43 +178,59 @@ def reset_for_admin(store: Store, row: dict, *, reason: str | None, now: datetim
             "sessions_ended": max(ended, 0)}
 
 
-def _find_account(store: Store, id_type: str | None, id_number: str) -> dict | None:
+def _find_account(store: Store, id_type: str | None, id_number: str, lock: str = "") -> dict | None:
+    """``lock``: :func:`certcli.store.lock_rows`, when the caller updates the row it read."""
     number = (id_number or "").strip().upper()
     if id_type:
-        return store.one("SELECT * FROM accounts WHERE id_type = ? AND id_number = ?", (id_type, number))
+        return store.one("SELECT * FROM accounts WHERE id_type = ? AND id_number = ?" + lock, (id_type, number))
     # members log in with --cert-number, which forces the initial-password change
-    rows = store.all("SELECT * FROM accounts WHERE id_number = ? AND id_type != 'member'", (number,))
+    rows = store.all("SELECT * FROM accounts WHERE id_number = ? AND id_type != 'member'" + lock, (number,))
     return rows[0] if len(rows) == 1 else None
 
 
 def login(store: Store, home: Path | TokenSession, *, id_number: str, password: str, now: datetime,
           id_type: str | None = None) -> Account:
-    """Check the password (with lockout) and open a session stored in the home."""
-    with store.transaction() as conn:
+    """Check the password (with lockout) and open a session stored in the home.
+
+    scrypt runs before the write transaction (inside, it held the write lock: one login at a
+    time, every writer waiting).  The transaction reads the account again and rules on that:
+    a lockout begun meanwhile refuses even the right password, failures count on the count
+    read under the lock, and the check stands only for the hash it was made against (else it
+    is made again).  So parallel guesses get no more answers than serial ones."""
+    for _attempt in range(3):
         row = _find_account(store, id_type, id_number)
         if row is None:
             verify_password(_dummy_hash(), password)
             raise BadCredentials()
         rules.check_not_locked(parse_instant(row["locked_until"]), now)
-        if not verify_password(row["password_hash"], password):
-            failed, locked_until = rules.after_failed_login(row["failed_logins"], now)
-            conn.execute(
-                "UPDATE accounts SET failed_logins = ?, locked_until = ? WHERE id = ?",
-                (failed, iso(locked_until), row["id"]),
-            )
-            error = BadCredentials() if locked_until is None \
-                else AccountLocked(until=locked_until)
-            audit.append(conn, now=now, actor=f"holder:{row['id']}", action="login_failed",
-                         locked=locked_until is not None)
-        else:
-            error = None
-            conn.execute("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = ?", (row["id"],))
-            token = secrets.token_urlsafe(32)
-            conn.execute(
-                "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
-                (_token_hash(token), row["id"], iso(now), iso(now)),
-            )
-            audit.append(conn, now=now, actor=f"holder:{row['id']}", action="login")
+        matches = verify_password(row["password_hash"], password)
+        with store.transaction() as conn:
+            checked, row = row, _find_account(store, id_type, id_number, lock_rows(conn))   # read, then write
+            if row is None or (row["id"], row["password_hash"]) != (checked["id"], checked["password_hash"]):
+                continue    # changed while the password was checked: check it again
+            rules.check_not_locked(parse_instant(row["locked_until"]), now)
+            if not matches:
+                failed, locked_until = rules.after_failed_login(row["failed_logins"], now)
+                conn.execute(
+                    "UPDATE accounts SET failed_logins = ?, locked_until = ? WHERE id = ?",
+                    (failed, iso(locked_until), row["id"]),
+                )
+                error = BadCredentials() if locked_until is None \
+                    else AccountLocked(until=locked_until)
+                audit.append(conn, now=now, actor=f"holder:{row['id']}", action="login_failed",
+                             locked=locked_until is not None)
+            else:
+                error = None
+                conn.execute("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = ?", (row["id"],))
+                token = secrets.token_urlsafe(32)
+                conn.execute(
+                    "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+                    (_token_hash(token), row["id"], iso(now), iso(now)),
+                )
+                audit.append(conn, now=now, actor=f"holder:{row['id']}", action="login")
+        break
+    else:
+        raise BadCredentials()      # the account kept changing under the check
     if error is not None:  # raised after COMMIT so the failure count is kept
         raise error
     _session(home).write(token)
@@ -362,7 +336,8 @@ def current_terms(store: Store, now: datetime) -> dict:
         text_zh, text_en = _builtin_terms()
         with store.transaction() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO terms (version, text_zh, text_en, published_at) VALUES (1, ?, ?, ?)",
+                "INSERT INTO terms (version, text_zh, text_en, published_at) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (text_zh, text_en, iso(now)),
             )
         row = store.one("SELECT * FROM terms ORDER BY version DESC LIMIT 1")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator
@@ -29,9 +28,11 @@ def _digest(prev_hash: str, entry_id: int, at: str, actor: str, action: str, sub
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
-def append(conn: sqlite3.Connection, *, now: datetime, actor: str, action: str, subject: str | None = None,
+def append(conn, *, now: datetime, actor: str, action: str, subject: str | None = None,
            **details) -> None:
-    """Record one action.  Call inside a write transaction (BEGIN IMMEDIATE)."""
+    """Record one action.  Call inside a write transaction (``store.transaction()``: on SQLite
+    BEGIN IMMEDIATE, on PostgreSQL the writer lock), which makes reading the chain head and
+    appending after it one step: concurrent writers queue, so the chain stays linear."""
     last = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     entry_id, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
     at = iso(now)
@@ -42,7 +43,8 @@ def append(conn: sqlite3.Connection, *, now: datetime, actor: str, action: str, 
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (entry_id, at, actor, action, subject, body, prev_hash, digest),
     )
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (HEAD_KEY, f"{entry_id}:{digest}"))
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 (HEAD_KEY, f"{entry_id}:{digest}"))
 
 
 def record(store: Store, *, now: datetime, actor: str, action: str, subject: str | None = None, **details) -> None:

@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 GLOBAL_FLAGS = ("--json", "--traceback")
-GLOBAL_OPTIONS = ("--home", "--lang", "--server", "--ca-bundle")
+GLOBAL_OPTIONS = ("--home", "--lang", "--server", "--ca-bundle", "--database-url")
 
 
 def _print_version(value: bool) -> None:
@@ -46,13 +46,22 @@ def root(
     ca_bundle: Annotated[Optional[Path], typer.Option("--ca-bundle", help="PEM file of the private CA that signed "
                                                       "the server's TLS certificate. Default: $CERTCLI_CA_BUNDLE.")]
     = None,
+    database_url: Annotated[Optional[str], typer.Option("--database-url", help="Use this PostgreSQL database "
+                                                        "(postgresql://USER@HOST/DB) instead of the home's SQLite "
+                                                        "file; keys and sessions stay in the home. "
+                                                        "Default: $CERTCLI_DATABASE_URL.")] = None,
     _version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
                                            callback=_print_version)] = False,
 ) -> None:
     import os
 
+    from certcli.home import database_url as resolve_database_url, use_database_url
+
+    use_database_url(None)           # nothing left over from an earlier run in this process
+    database_url = resolve_database_url(database_url)
+    use_database_url(database_url)   # library code that opens the store itself (serve, verify) uses it too
     set_runtime(Runtime(home=home or default_home(), json=json_output, lang=lang or i18n.default_lang(),
-                        traceback=show_traceback))
+                        traceback=show_traceback, database_url=database_url))
     if lang is not None and lang not in i18n.LANGS:
         report_error("usage_error", f"--lang must be zh or en, not {lang!r}", ExitStatus.USAGE)
     server = server if server is not None else os.environ.get("CERTCLI_SERVER")
@@ -80,7 +89,7 @@ _register_commands()
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:
-    """Let --json, --home, --lang, --server and --ca-bundle stand anywhere, as scripts write them."""
+    """Let --json, --home, --lang, --server, --ca-bundle and --database-url stand anywhere, as scripts write them."""
     front, rest, i = [], [], 0
     while i < len(argv):
         arg = argv[i]

@@ -563,6 +563,61 @@ class StoreUnwritable(CertcliError):
     reason: str
 
 
+class StoreUnavailable(CertcliError):
+    """The PostgreSQL database (``--database-url``) cannot be reached or refused us: server
+    down, authentication failed, no such database.  ``url`` has its password masked."""
+
+    code = "store_unavailable"
+    exit_code = ExitStatus.STORE
+    url: str
+    reason: str
+
+
+class StoreExists(CertcliError):
+    """``admin init`` against a database that already holds a certcli store (issue 15):
+    ``--join`` uses it from this home instead of creating one."""
+
+    code = "store_exists"
+    exit_code = ExitStatus.STORE
+    url: str
+
+
+class MigrationTargetInUse(CertcliError):
+    """``admin migrate --to URL``: the database holds another store's data (``what``:
+    ``other_store``, its audit chain head ``head`` is not in this store's chain) or was
+    written to since this store was copied into it (``changed_since_migration``)."""
+
+    code = "migration_target_in_use"
+    exit_code = ExitStatus.STORE
+    url: str
+    what: str
+    head: str
+
+
+class MigrationCheckFailed(CertcliError):
+    """``admin migrate``: the copy does not match the store (``tables`` whose row counts
+    differ, comma-separated; ``audit``: ``verified``, or ``broken`` when the chain did not
+    verify on the copy or its head differs from the store's)."""
+
+    code = "migration_check_failed"
+    exit_code = ExitStatus.STORE
+    url: str
+    tables: str
+    audit: str
+
+
+class StoreOfOtherIssuer(CertcliError):
+    """``admin init`` with a home whose keys are not those of the issuer whose shared
+    database this is (its root key id is recorded there): joining would sign under a
+    second root."""
+
+    code = "store_other_issuer"
+    exit_code = ExitStatus.STORE
+    url: str
+    recorded: str   # the database's issuer root key id
+    mine: str       # this home's
+
+
 class KeyProblem(CertcliError):
     code = "key_problem"
     exit_code = ExitStatus.STORE

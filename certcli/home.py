@@ -37,8 +37,27 @@ def trust_file(home: Path) -> Path:
     return Path(home) / TRUST_FILENAME
 
 
+DATABASE_URL_ENV = "CERTCLI_DATABASE_URL"
+_database_url: str | None = None   # this process's --database-url (use_database_url)
+
+
+def use_database_url(url: str | None) -> None:
+    """The CLI's ``--database-url``: the store every command of this process opens."""
+    global _database_url
+    _database_url = url or None
+
+
+def database_url(explicit: str | None = None) -> str | None:
+    """Where the store is, when it is not the home's SQLite file: ``explicit`` if given
+    (``""`` forces the home's file), else this process's ``--database-url``, else
+    ``CERTCLI_DATABASE_URL``; None means the home's SQLite file."""
+    url = explicit if explicit is not None else (_database_url or os.environ.get(DATABASE_URL_ENV))
+    return (url.strip() or None) if url else None
+
+
 def has_store(home: Path) -> bool:
-    return store_file(home).exists()
+    """A store to open: the database named by a URL, or the home's SQLite file."""
+    return database_url() is not None or store_file(home).exists()
 
 
 def ensure_private_dir(path: Path) -> Path:

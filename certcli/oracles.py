@@ -37,7 +37,7 @@ from typing import Callable, Iterator, TypeVar
 
 from certcli import accounts, audit, rules
 from certcli.errors import RateLimited
-from certcli.store import iso, parse_instant
+from certcli.store import iso, lock_rows, parse_instant
 
 T = TypeVar("T")
 
@@ -83,22 +83,26 @@ def id_key(id_type: str, id_number: str) -> str:
 def _secret(conn) -> bytes:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (SECRET_KEY,)).fetchone()
     if row is None:   # a store migrated without it (should not happen): make one now
-        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (SECRET_KEY, os.urandom(32).hex()))
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                     (SECRET_KEY, os.urandom(32).hex()))
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (SECRET_KEY,)).fetchone()
     return bytes.fromhex(row[0])
 
 
 def _load(conn, scope: str, key_hash: str) -> rules.GuessState:
     row = conn.execute("SELECT misses, window_start, locked_until, strikes, last_miss_at FROM guess_limits "
-                       "WHERE scope = ? AND key_hash = ?", (scope, key_hash)).fetchone()
+                       "WHERE scope = ? AND key_hash = ?" + lock_rows(conn),   # read, then _save
+                       (scope, key_hash)).fetchone()
     if row is None:
         return rules.GuessState()
     return rules.GuessState(row[0], parse_instant(row[1]), parse_instant(row[2]), row[3], parse_instant(row[4]))
 
 
 def _save(conn, scope: str, key_hash: str, state: rules.GuessState) -> None:
-    conn.execute("INSERT OR REPLACE INTO guess_limits (scope, key_hash, misses, window_start, locked_until, "
-                 "strikes, last_miss_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    conn.execute("INSERT INTO guess_limits (scope, key_hash, misses, window_start, locked_until, "
+                 "strikes, last_miss_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key_hash) DO UPDATE SET "
+                 "misses = excluded.misses, window_start = excluded.window_start, locked_until = "
+                 "excluded.locked_until, strikes = excluded.strikes, last_miss_at = excluded.last_miss_at",
                  (scope, key_hash, state.misses, iso(state.window_start), iso(state.locked_until), state.strikes,
                   iso(state.last_miss_at)))
 

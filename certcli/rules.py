@@ -340,12 +340,12 @@ def after_missed_guess(state: GuessState, now: datetime) -> GuessState:
     return GuessState(misses, start, state.locked_until, strikes, now)
 
 
-# --- Seal and root certificates over their life (issue 12) --------------------
+# --- Seal and root certificates over their life (issues 12, 16) ----------------
 # ``admin process`` signs only with a seal certificate in force now and for
-# SIGNING_MARGIN more: verifiers refuse a document once its seal certificate has
-# expired (certcli.verification.claims.seal_check), and an annotation is used for
-# up to MAX_ANNOTATION_DAYS, so a seal closer to its end is rotated first.
-# ``admin stats`` warns EXPIRY_WARNING ahead.
+# SIGNING_MARGIN more (an annotation is used for up to MAX_ANNOTATION_DAYS), so a
+# seal closer to its end is rotated first, and its key's list of what it signed is
+# final from then on.  After the certificate ends, a document stays valid only by
+# the chain model (:func:`chain_standing`).  ``admin stats`` warns EXPIRY_WARNING ahead.
 
 SIGNING_MARGIN = timedelta(days=MAX_ANNOTATION_DAYS + 1)
 EXPIRY_WARNING = timedelta(days=180)
@@ -373,3 +373,28 @@ def expiry_warning(not_after: datetime, now: datetime) -> int | None:
     if not_after - now > EXPIRY_WARNING:
         return None
     return (not_after - now).days
+
+
+def chain_standing(not_before: datetime, not_after: datetime, now: datetime, *, recorded: bool,
+                   signed_at: datetime | None = None) -> str:
+    """The chain model (issue 16): does a signature by a certificate valid ``not_before`` …
+    ``not_after`` (exclusive) count at ``now``?  ``not_yet_valid``; ``in_force``;
+    ``signed_while_valid`` (it has ended, but the document is ``recorded`` in the key's list
+    of what it legitimately signed, the issuer's registry or the key's ledger in a signed
+    trust bundle, and its signing time, when known, lies inside the validity): still valid;
+    else ``expired``.  A claimed signing time alone never counts: the key's holder writes it."""
+    if now < not_before:
+        return "not_yet_valid"
+    if now < not_after:
+        return "in_force"
+    if recorded and (signed_at is None or not_before <= signed_at < not_after):
+        return "signed_while_valid"
+    return "expired"
+
+
+def root_vouches(root_not_after: datetime, now: datetime, bundle_issued_at: datetime | None) -> bool:
+    """May a trust bundle still vouch, at ``now``, for what its root's seals signed?  While
+    the root is in force, yes; after it has ended, only a bundle the root signed while in
+    force (``issued_at`` before its end): a root key that has ended is no longer kept, so
+    whatever it signs later proves nothing."""
+    return now < root_not_after or (bundle_issued_at is not None and bundle_issued_at < root_not_after)

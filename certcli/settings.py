@@ -113,7 +113,8 @@ def set_verify_url(store, url: Optional[str], now: datetime) -> Optional[str]:
         if url is None:
             conn.execute("DELETE FROM meta WHERE key = ?", (VERIFY_URL_KEY,))
         else:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (VERIFY_URL_KEY, url))
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (VERIFY_URL_KEY, url))
         audit.append(conn, now=now, actor="admin", action="config", subject=VERIFY_URL_KEY,
                      before=before[0] if before else None, after=url)
     return url
@@ -131,8 +132,10 @@ def stored_verify_url(home) -> Optional[str]:
     import sqlite3
     from pathlib import Path
 
-    from certcli.home import store_file
+    from certcli.home import database_url, store_file
 
+    if database_url() is not None:
+        return _stored_verify_url_postgres(database_url())
     path = store_file(Path(home))
     if not path.is_file():
         return None
@@ -140,6 +143,24 @@ def stored_verify_url(home) -> Optional[str]:
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (VERIFY_URL_KEY,)).fetchone()
     except sqlite3.Error:
+        row = None
+    finally:
+        conn.close()
+    return row[0] if row and row[0] else None
+
+
+def _stored_verify_url_postgres(url: str) -> Optional[str]:
+    """:func:`stored_verify_url` in a PostgreSQL store (``--database-url``)."""
+    from certcli import pgstore
+    from certcli.errors import CertcliError
+
+    try:
+        conn = pgstore.connect(url)
+    except CertcliError:      # unreachable now: the server's first request reports it
+        return None
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (VERIFY_URL_KEY,)).fetchone()
+    except (pgstore.Error, CertcliError):
         row = None
     finally:
         conn.close()

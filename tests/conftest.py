@@ -54,6 +54,91 @@ class Outcome:
         return self.json["error"]["code"]
 
 
+# --- the store's backend (issue 15) --------------------------------------------------------
+# CERTCLI_TEST_BACKEND=postgres runs the store-backed tests on PostgreSQL: every test home gets
+# a fresh database of its own (tests/postgres.py), passed as CERTCLI_DATABASE_URL to the
+# in-process Cli and to every subprocess run (``backend_env``).  Tests that look into the store
+# use ``store_db(home)`` (the same ?-SQL on both backends) instead of sqlite3.connect.
+from postgres import selected_backend  # noqa: E402
+
+BACKEND = selected_backend()
+_DATABASES: dict[str, str] = {}
+
+
+def use_database(home, url: str) -> None:
+    """Give ``home`` this PostgreSQL database whatever the backend (tests/test_postgres.py);
+    ``""``: the home's SQLite file whatever the backend."""
+    _DATABASES[os.path.abspath(home)] = url
+
+
+def database_url_for(home) -> str | None:
+    """The PostgreSQL database of a test home (made on first use), or None on SQLite."""
+    key = os.path.abspath(home)
+    if BACKEND != "postgres" and key not in _DATABASES:
+        return None
+    if key not in _DATABASES:
+        import postgres
+
+        _DATABASES[key] = postgres.database_url()
+    return _DATABASES[key]
+
+
+def backend_env(home) -> dict:
+    """The environment a subprocess needs to use ``home``'s store on the selected backend."""
+    url = database_url_for(home)
+    return {"CERTCLI_DATABASE_URL": url} if url else {}
+
+
+class _PgTestDb:
+    """sqlite3.connect's use in the tests (execute, commit, ``with db:``) over a home's database."""
+
+    def __init__(self, url: str):
+        from certcli import pgstore
+
+        self._conn = pgstore.connect(url)
+
+    def execute(self, sql, params=()):
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql, rows):
+        return self._conn.executemany(sql, rows)
+
+    def commit(self):
+        pass   # autocommit
+
+    def close(self):
+        self._conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def store_db(home, **sqlite_options):
+    """A connection to ``home``'s store, to look into or tamper with it: sqlite3 on the home's
+    file (``sqlite_options`` for sqlite3.connect), or (CERTCLI_TEST_BACKEND=postgres) the
+    home's database, autocommit."""
+    url = database_url_for(home)
+    if url:
+        return _PgTestDb(url)
+    import sqlite3
+
+    return sqlite3.connect(Path(home) / "certcli.db", **sqlite_options)
+
+
+def store_of(home, create=False):
+    """``open_store`` for a test home on the selected backend."""
+    from certcli.store import open_store
+
+    return open_store(Path(home), create=create, database_url=database_url_for(home) or "")
+
+
+sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite-specific (see the test's docstring)")
+postgres_only = pytest.mark.skipif(BACKEND != "postgres", reason="PostgreSQL-specific")
+
+
 class Cli:
     """Runs the real certcli app in-process against one home, like a script would."""
 
@@ -66,9 +151,15 @@ class Cli:
         argv = [str(a) for a in args]
         argv = hoist_global_options((["--json"] if json_mode else []) + ["--lang", lang] + argv)
         environ = {"CERTCLI_HOME": str(self.home), "CERTCLI_NOW": now or self.now or "",
-                   "CERTCLI_KEY_PASSPHRASE": PASSPHRASE, "CERTCLI_PASSWORD": PASSWORD}
+                   "CERTCLI_KEY_PASSPHRASE": PASSPHRASE, "CERTCLI_PASSWORD": PASSWORD,
+                   "CERTCLI_DATABASE_URL": database_url_for(self.home)}   # None: unset (SQLite)
         environ.update(env or {})
-        result = self.runner.invoke(app, argv, input=input, env=environ, catch_exceptions=False)
+        try:
+            result = self.runner.invoke(app, argv, input=input, env=environ, catch_exceptions=False)
+        finally:   # the process-wide --database-url (certcli.home) ends with the command, as in a real process
+            from certcli.home import use_database_url
+
+            use_database_url(None)
         return Outcome(result.exit_code, result.stdout, result.stderr)
 
     def holder(self, *args, now=None, **kwargs) -> Outcome:

@@ -2,7 +2,7 @@
 import os
 import stat
 
-from conftest import HOLDER_ID, PASSWORD
+from conftest import HOLDER_ID, PASSWORD, store_db
 
 
 def test_register_validates_the_resident_id_check_character(cli):
@@ -46,12 +46,11 @@ def test_session_file_is_private_and_token_stored_hashed(cli):
     assert stat.S_IMODE(os.stat(session).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(cli.home).st_mode) == 0o700
     import json
-    import sqlite3
 
     token = json.loads(session.read_text())["token"]
-    stored = [r[0] for r in sqlite3.connect(cli.home / "certcli.db").execute("SELECT token_hash FROM sessions")]
+    stored = [r[0] for r in store_db(cli.home).execute("SELECT token_hash FROM sessions")]
     assert token not in stored and len(stored) == 1
-    hashes = [r[0] for r in sqlite3.connect(cli.home / "certcli.db").execute("SELECT password_hash FROM accounts")]
+    hashes = [r[0] for r in store_db(cli.home).execute("SELECT password_hash FROM accounts")]
     assert hashes[0].startswith("scrypt$") and PASSWORD not in hashes[0]
 
 

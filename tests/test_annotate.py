@@ -1,7 +1,6 @@
 """annotate / renew / list / info / download states through the CLI (R1–R3, R5, R6, R8, R9)."""
-import sqlite3
 
-from conftest import HOLDER_ID
+from conftest import HOLDER_ID, store_db
 
 CERT = "2022ECO110100001"
 EXEMPT = "2019TAX310100003"
@@ -63,7 +62,7 @@ def test_validity_range_and_scenarios(issued):
     unknown = issued("annotate", CERT, "--scenario", "employer")
     assert unknown.code == 4 and unknown.error_code == "unknown_scenario"
     # scenarios are data: a new one in the table is accepted without code changes
-    db = sqlite3.connect(issued.home / "certcli.db")
+    db = store_db(issued.home)
     db.execute("INSERT INTO scenarios (code, label_zh, label_en) VALUES ('employer', '单位调用', 'Employer')")
     db.commit()
     assert issued("annotate", CERT, "--scenario", "employer").code == 0
@@ -83,7 +82,7 @@ def test_quota_three_per_window_refusal_names_first_accepted_day(issued):
 def test_failed_or_cancelled_applications_do_not_count(issued):
     for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
         assert issued.holder("annotate", CERT, "--days", "1", now=at(day + "T09:00:00")).code == 0
-        db = sqlite3.connect(issued.home / "certcli.db")
+        db = store_db(issued.home)
         db.execute("UPDATE annotations SET status = 'failed' WHERE status = 'pending'")
         db.commit()
     assert issued.holder("annotate", CERT, now=at("2026-03-04T09:00:00")).code == 0

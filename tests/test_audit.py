@@ -1,8 +1,9 @@
 """The audit log: every action recorded, any tampering detected and located."""
 import json
-import sqlite3
 
 import pytest
+
+from conftest import store_db
 
 CERT = "2022ECO110100001"
 
@@ -33,7 +34,7 @@ def test_every_kind_of_action_is_recorded(busy):
 
 
 def tamper(cli, sql):
-    db = sqlite3.connect(cli.home / "certcli.db")
+    db = store_db(cli.home)
     db.execute(sql)
     db.commit()
     db.close()

@@ -8,12 +8,14 @@ it died of that signal, and that the store then held some rows but not all.
 
 The default run keeps one short version of each test (a 50,000-row roster killed 3 times;
 150 documents killed once); the long versions (200,000 rows killed 20 times; 450 documents
-killed 3 times) are marked ``slow`` and run in CI (``.ci/run``) or with ``-m slow``."""
+killed 3 times) are marked ``slow`` and run in CI (``.ci/run``) or with ``-m slow``.
+
+On both backends (CERTCLI_TEST_BACKEND): on PostgreSQL the killed process's connection
+drops, the server rolls its open transaction back and frees its locks."""
 import hashlib
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,7 +26,8 @@ import pytest
 from certcli import rules
 from certcli.certificates.issuance import BATCH_SIZE
 from certcli.certificates.processing import WRITE_BATCH
-from conftest import NOW, PASSPHRASE, PASSWORD, ROOT, cert_row, write_roster
+from conftest import (BACKEND, NOW, PASSPHRASE, PASSWORD, ROOT, backend_env, cert_row, store_db, store_of,
+                      write_roster)
 
 ROWS, KILLS = 50_000, 3                                   # default run
 SLOW_ROWS = int(os.environ.get("CERTCLI_CRASH_ROWS", "200000"))
@@ -44,7 +47,7 @@ def make_roster(path, rows):
 
 def env_for(home):
     return dict(os.environ, CERTCLI_HOME=str(home), CERTCLI_NOW=NOW, CERTCLI_KEY_PASSPHRASE=PASSPHRASE,
-                CERTCLI_PASSWORD=PASSWORD, PYTHONPATH=str(ROOT))
+                CERTCLI_PASSWORD=PASSWORD, PYTHONPATH=str(ROOT), **backend_env(home))
 
 
 def certcli(home, *args, env=None, **kw):
@@ -78,10 +81,15 @@ def no_orphan_worker(roster, timeout=10.0):
     return not roster_workers(roster)
 
 
+def integrity_ok(db) -> bool:
+    """SQLite's page check; a PostgreSQL server checks its own pages (nothing to ask)."""
+    return BACKEND != "sqlite" or db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
 def snapshot(home):
-    db = sqlite3.connect(home / "certcli.db")
+    db = store_db(home)
     try:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert integrity_ok(db)
         return db.execute("SELECT certificate_no, name, id_number, qualification, issued_on, seal_id, status "
                           "FROM certificates ORDER BY certificate_no").fetchall()
     finally:
@@ -90,7 +98,7 @@ def snapshot(home):
 
 def count(home, sql):
     """One committed figure of the store, read the way another process would."""
-    db = sqlite3.connect(home / "certcli.db", isolation_level=None, timeout=30)
+    db = store_db(home, isolation_level=None, timeout=30)
     try:
         return db.execute(sql).fetchone()[0]
     finally:
@@ -103,7 +111,7 @@ def kill_mid_work(process, home, sql, target):
     Returns (alive when killed, rows then).  Fails if the run neither progresses nor ends
     within WAIT seconds (a hang guard, not a timing assertion)."""
     deadline = time.monotonic() + WAIT
-    db = sqlite3.connect(home / "certcli.db", isolation_level=None, timeout=30)
+    db = store_db(home, isolation_level=None, timeout=30)
     try:
         while db.execute(sql).fetchone()[0] < target and process.poll() is None:
             assert time.monotonic() < deadline, "no progress: the run hangs"
@@ -178,7 +186,6 @@ def pending_home(tmp_path, documents):
     the library, as a few hundred CLI processes would take minutes."""
     from certcli import accounts
     from certcli.certificates import holder
-    from certcli.store import open_store
 
     home = tmp_path / "home"
     env = dict(env_for(home), CERTCLI_NOW="")
@@ -187,7 +194,7 @@ def pending_home(tmp_path, documents):
     assert certcli(home, "admin", "init", env=env).returncode == 0
     assert certcli(home, "admin", "issue", roster, env=env).returncode == 0
     now = datetime.now(rules.CST)
-    store = open_store(home)
+    store = store_of(home)
     try:
         account = accounts.register(store, id_type="resident_id", id_number=rows[0]["id_number"], name="王小明",
                                     password=PASSWORD, now=now)
@@ -201,9 +208,9 @@ def pending_home(tmp_path, documents):
 
 
 def assert_no_half_documents(home):
-    db = sqlite3.connect(home / "certcli.db")
+    db = store_db(home)
     try:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert integrity_ok(db)
         # a completed annotation always points at a whole stored document
         broken = db.execute("SELECT count(*) FROM annotations a LEFT JOIN documents d ON d.sha256 = "
                             "a.document_sha256 WHERE a.status = 'completed' AND d.sha256 IS NULL").fetchone()[0]
@@ -226,7 +233,7 @@ def crash_processing(tmp_path, documents, kills):
         assert_no_half_documents(home)
     result = certcli(home, "admin", "process", env=env)
     assert result.returncode == 0, result.stdout
-    db = sqlite3.connect(home / "certcli.db")
+    db = store_db(home)
     try:
         statuses = db.execute("SELECT status, count(*) FROM annotations GROUP BY status").fetchall()
     finally:

@@ -1,12 +1,11 @@
 """admin init / issue / revoke / stats: rosters in every accepted form, bad rows, re-runs."""
 import json
 import os
-import sqlite3
 import stat
 
 import pytest
 
-from conftest import HOLDER_ID, cert_row, write_roster
+from conftest import HOLDER_ID, cert_row, store_db, write_roster
 
 CHINESE_HEADER = "证书编号,姓名,证件类型,证件号码,资格名称,级别,签发日期,发证机构\r\n"
 CHINESE_ROW = "2022ECO110100009,王小明,居民身份证,110101199003074477,经济专业技术资格,中级,2022年1月14日,人力资源和社会保障部\r\n"
@@ -19,7 +18,7 @@ def admin(cli):
 
 
 def count(cli, sql="SELECT count(*) FROM certificates"):
-    return sqlite3.connect(cli.home / "certcli.db").execute(sql).fetchone()[0]
+    return store_db(cli.home).execute(sql).fetchone()[0]
 
 
 def test_init_creates_private_keys_and_store(admin):
@@ -43,7 +42,7 @@ def test_chinese_headers_in_each_encoding(admin, tmp_path, encoding):
     assert result.code == 0, result.out
     assert result.json["inserted"] == 1
     assert result.json["encoding"] == encoding
-    name = sqlite3.connect(admin.home / "certcli.db").execute("SELECT name, issued_on FROM certificates").fetchone()
+    name = store_db(admin.home).execute("SELECT name, issued_on FROM certificates").fetchone()
     assert name == ("王小明", "2022-01-14")
 
 

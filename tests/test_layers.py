@@ -4,7 +4,9 @@
   ``certcli.commands``) never imports the command layer, typer or rich;
 * ``certcli.rules`` is pure: standard-library modules without I/O only;
 * ``certcli.documents`` (page, render, sign) never touches the store;
-* ``certcli.store`` imports no service above it;
+* ``certcli.store`` imports no service above it; its schema (``certcli.schema``) imports
+  nothing of ours, its PostgreSQL adapter (``certcli.pgstore``) only the errors, and only
+  that adapter imports psycopg (so the SQLite default never loads it);
 * no import cycle between library modules, counting imports inside functions
   (they are allowed for start-up speed, not for hiding a cycle);
 * package ``__init__`` modules import nothing, so importing a subpackage is free.
@@ -18,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "certcli"
 FRONT_ENDS = ("certcli.cli", "certcli.__main__", "certcli.commands")
 PURE_STDLIB = {"__future__", "dataclasses", "datetime", "operator", "typing", "re", "enum", "functools",
                "itertools", "collections", "collections.abc", "math", "unicodedata", "calendar"}
-STORE_MAY_IMPORT = {"certcli.errors", "certcli.rules", "certcli.home"}
+STORE_MAY_IMPORT = {"certcli.errors", "certcli.rules", "certcli.home", "certcli.schema", "certcli.pgstore"}
 
 
 def _module_name(path: Path) -> str:
@@ -81,6 +83,14 @@ def test_documents_never_touch_the_store():
 def test_the_store_imports_no_service():
     internal = {i for i in IMPORTS["certcli.store"] if i.startswith("certcli")}
     assert internal <= STORE_MAY_IMPORT, internal - STORE_MAY_IMPORT
+
+
+def test_the_schema_and_the_postgres_adapter_stay_below_the_store():
+    assert not {i for i in IMPORTS["certcli.schema"] if i.startswith("certcli")}
+    assert {i for i in IMPORTS["certcli.pgstore"] if i.startswith("certcli")} <= {"certcli.errors"}
+    importers = sorted(name for name, imported in IMPORTS.items()
+                       if any(i.split(".")[0] == "psycopg" for i in imported))
+    assert importers == ["certcli.pgstore"], importers
 
 
 def test_package_inits_import_nothing():

@@ -10,7 +10,7 @@ import stat
 import pytest
 from PIL import Image
 
-from conftest import PASSWORD, write_roster
+from conftest import PASSWORD, store_db, store_of, write_roster
 
 MEMBER_ID = "110101199003074477"
 OLD_MEMBER_ID = "11010519491231002X"
@@ -129,9 +129,7 @@ def test_progress_query_reveals_the_certificate_number_and_initial_password_once
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
     again = members("member", "status", "--id-number", MEMBER_ID, "--name", "赵六", "--approval-no", APPROVAL)
     assert again.json["applications"][0]["credentials"] == "revealed" and password not in again.out
-    import sqlite3
-
-    hashes = [r[0] for r in sqlite3.connect(members.home / "certcli.db").execute(
+    hashes = [r[0] for r in store_db(members.home).execute(
         "SELECT password_hash FROM accounts WHERE id_type = 'member'")]
     assert hashes[0].startswith("scrypt$") and password not in hashes[0]
 
@@ -427,7 +425,6 @@ def test_paper_member_certificates_lose_validity_on_2025_12_31(cli, tmp_path, ap
     from datetime import datetime
 
     from certcli.membership.service import paper_member_status
-    from certcli.store import open_store
 
     cli.now = "2025-06-01T10:00:00+08:00"
     cli("admin", "init")
@@ -440,7 +437,7 @@ def test_paper_member_certificates_lose_validity_on_2025_12_31(cli, tmp_path, ap
     assert {"valid": "2025年12月31日 起失效", "invalid": "自 2025年12月31日 起失效", "none": "仅发放电子会员证"}[state] \
         in zh.out
     # what `verify --number` adds for this membership (see membership.paper_member_status)
-    status = paper_member_status(open_store(cli.home), "2021CPA110000001", "赵六", datetime.fromisoformat(now))
+    status = paper_member_status(store_of(cli.home), "2021CPA110000001", "赵六", datetime.fromisoformat(now))
     assert status["facts"]["paper_certificate"] == state
     checks = {name: (ok, reason) for name, ok, reason, _detail in status["checks"]}
     if state == "invalid":
@@ -472,15 +469,13 @@ def test_lookup_of_an_unapproved_membership_is_not_valid(members):
     from certcli.rules import CST
     from datetime import datetime
 
-    from certcli.store import open_store
-
-    status = paper_member_status(open_store(members.home), "2021CPA110000001", "赵六",
+    status = paper_member_status(store_of(members.home), "2021CPA110000001", "赵六",
                                  datetime(2026, 3, 1, tzinfo=CST))
     assert ("membership", False, "member_not_approved", "") in status["checks"]
     assert status["facts"]["membership"] == "awaiting_local"
     public = members("verify", "--number", "2021CPA110000001", "--name", "赵六")
     assert public.code == 1 and not public.json["valid"]
-    assert paper_member_status(open_store(members.home), "2021CPA110000001", "别人",
+    assert paper_member_status(store_of(members.home), "2021CPA110000001", "别人",
                                datetime(2026, 3, 1, tzinfo=CST)) is None
 
 
@@ -512,9 +507,7 @@ def test_chinese_member_headers(cli, tmp_path):
             "13800138000,zhao@example.cn,2012,photos/a.jpg,北京\n")
     (tmp_path / "m.csv").write_text(header + line, encoding="utf-8")
     assert cli("admin", "issue", tmp_path / "m.csv").code == 0
-    import sqlite3
-
-    row = sqlite3.connect(cli.home / "certcli.db").execute(
+    row = store_db(cli.home).execute(
         "SELECT kind, mobile, email, exam_pass_year, photo FROM certificates").fetchone()
     assert row[:4] == ("membership", "13800138000", "zhao@example.cn", 2012)
     assert row[4] == str(tmp_path / "photos" / "a.jpg")  # kept absolute: resolves after the import
@@ -525,9 +518,7 @@ def test_secrets_never_reach_json_or_the_audit_log(members, tmp_path):
     password = initial_password(members, tmp_path)
     members("login", "--cert-number", "2021CPA110000001",
             env={"CERTCLI_PASSWORD": password, "CERTCLI_NEW_PASSWORD": NEW_PASSWORD})
-    import sqlite3
-
-    log = json.dumps(sqlite3.connect(members.home / "certcli.db").execute(
+    log = json.dumps(store_db(members.home).execute(
         "SELECT * FROM audit_log").fetchall(), ensure_ascii=False)
     assert password not in log and NEW_PASSWORD not in log and PASSWORD not in log
     assert "member_review" in log and "member_password_issued" in log and "member_password_changed" in log

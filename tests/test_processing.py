@@ -5,11 +5,10 @@ code AND message, one cap on the failures reported."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
-from conftest import HOLDER_ID, cert_row, write_roster
+from conftest import HOLDER_ID, cert_row, store_db, write_roster
 from test_membership import download, members, ready_member  # noqa: F401 - fixtures
 
 from certcli.certificates import processing
@@ -64,7 +63,7 @@ def test_both_kinds_fail_and_complete_through_one_writer(members, tmp_path, monk
     for entry in failed:
         assert _details(entry)["reason"] == "RuntimeError"
         assert "ran out of ink" in _details(entry)["message"]
-    with sqlite3.connect(members.home / "certcli.db") as db:
+    with store_db(members.home) as db:
         reasons = [r for (r,) in db.execute("SELECT failure_reason FROM annotations UNION ALL "
                                             "SELECT failure_reason FROM member_documents")]
     assert sorted(reasons) == sorted(f"RuntimeError: renderer ran out of ink on {n}" for n in (CERT, MEMBER_CERT))

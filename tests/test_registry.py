@@ -114,7 +114,7 @@ def test_the_record_must_match_the_certificate(issuer):
 def test_old_store_is_backfilled_once_and_until_then_says_so(issuer):
     home = issuer.cli.home
     recorded = _rows(home)
-    from certcli import store
+    from certcli import schema
 
     with sqlite3.connect(home / "certcli.db") as db:             # a store from before the registry
         db.execute("DROP TABLE issued_documents")
@@ -123,7 +123,7 @@ def test_old_store_is_backfilled_once_and_until_then_says_so(issuer):
     result = issuer.verify(issuer.pdf)                           # read-only: nothing migrated, nothing guessed
     assert result.code == 1 and result.json["reason"] == "registry_not_ready", result.out
     with sqlite3.connect(home / "certcli.db") as db:             # its migration: an empty registry, not ready
-        store._v4_issued_documents(db)
+        schema._v4_issued_documents(db)
     assert issuer.verify(issuer.pdf).json["reason"] == "registry_not_ready"
     assert issuer.verify("--qr", payload(issuer.pdf)).json["reason"] == "registry_not_ready"
     assert issuer.cli("admin", "process").code == 0              # process (or trust, rotate, retire) backfills

@@ -2,6 +2,7 @@
 import sqlite3
 
 from certcli import store as store_module
+from conftest import BACKEND, sqlite_only, store_db, store_of
 
 
 def test_missing_store_says_run_init(cli):
@@ -9,7 +10,9 @@ def test_missing_store_says_run_init(cli):
     assert result.code == 7 and result.error_code == "store_missing"
 
 
+@sqlite_only
 def test_damaged_file_is_store_corrupt_not_a_traceback(cli):
+    """SQLite only: the damage is to the home's file (a PostgreSQL server checks its own pages)."""
     cli.home.mkdir(parents=True)
     (cli.home / "certcli.db").write_bytes(b"this is not a database" * 100)
     for command in (("admin", "stats"), ("list",), ("login", "--id-number", "110101199003074477")):
@@ -18,7 +21,9 @@ def test_damaged_file_is_store_corrupt_not_a_traceback(cli):
         assert "Traceback" not in result.out + result.err
 
 
+@sqlite_only
 def test_truncated_store_is_store_corrupt(cli):
+    """SQLite only: truncates the home's file after a WAL checkpoint."""
     assert cli("admin", "init").code == 0
     db = cli.home / "certcli.db"
     conn = sqlite3.connect(db)
@@ -30,7 +35,9 @@ def test_truncated_store_is_store_corrupt(cli):
     assert result.code == 7 and result.error_code == "store_corrupt"
 
 
+@sqlite_only
 def test_foreign_sqlite_file_is_refused(cli):
+    """SQLite only: a foreign SQLite file (tests/test_postgres.py: a foreign database)."""
     cli.home.mkdir(parents=True)
     conn = sqlite3.connect(cli.home / "certcli.db")
     conn.execute("CREATE TABLE photos (id INTEGER)")
@@ -43,14 +50,39 @@ def test_foreign_sqlite_file_is_refused(cli):
 
 def test_newer_schema_is_refused(cli):
     cli("admin", "init")
-    conn = sqlite3.connect(cli.home / "certcli.db")
-    conn.execute(f"PRAGMA user_version = {store_module.SCHEMA_VERSION + 1}")
+    conn = store_db(cli.home)
+    if BACKEND == "postgres":   # no file header there: the version is a row
+        conn.execute("UPDATE certcli_schema SET version = ?", (store_module.SCHEMA_VERSION + 1,))
+    else:
+        conn.execute(f"PRAGMA user_version = {store_module.SCHEMA_VERSION + 1}")
     conn.commit()
     conn.close()
     assert cli("admin", "stats").error_code == "store_corrupt"
 
 
+def test_schema_version_and_dialect(tmp_path):
+    store = store_of(tmp_path / "home", create=True)
+    assert store.schema_version() == store_module.SCHEMA_VERSION and store.created
+    assert store.dialect == BACKEND and store.integrity_ok()
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('50%', '?')")   # literal % and ? pass through
+    store.set_meta("50%", "it's ?")
+    assert store.get_meta("50%") == "it's ?"
+    try:
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('50%', 'again')")
+    except store.IntegrityError:
+        pass
+    else:
+        raise AssertionError("a duplicate key must raise the store's IntegrityError")
+    assert store.get_meta("50%") == "it's ?"
+    store.close()
+    assert not store_of(tmp_path / "home").created
+
+
+@sqlite_only
 def test_pragmas_and_indexes(tmp_path):
+    """SQLite only: PRAGMAs and SQLite's query plans."""
     store = store_module.open_store(tmp_path / "home", create=True)
     conn = store.conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -71,7 +103,7 @@ def test_pragmas_and_indexes(tmp_path):
 
 
 def test_transaction_rolls_back_on_error(tmp_path):
-    store = store_module.open_store(tmp_path / "home", create=True)
+    store = store_of(tmp_path / "home", create=True)
     try:
         with store.transaction() as conn:
             conn.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")

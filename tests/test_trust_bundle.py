@@ -338,7 +338,8 @@ def test_stdout_bundle_and_ledgers_folder(issuer, tmp_path):
 
 def test_a_key_whose_certificate_expired_is_closed_with_its_ledger(shared, tmp_path):
     """No rotation ran, yet the seal certificates have ended: their keys sign no more, so the
-    bundle carries their ledgers too (and verification refuses everything they signed anyway)."""
+    bundle carries their ledgers too, and what they signed while valid stays valid offline (the
+    chain model, issue 16; tests/test_long_term.py); a bundle from before has no ledger for them."""
     from certcli.pki.trust_bundle import parse_trust_bundle
 
     later = "2036-06-01T10:00:00+08:00"                      # seal certificates last 10 years
@@ -349,5 +350,10 @@ def test_a_key_whose_certificate_expired_is_closed_with_its_ledger(shared, tmp_p
     assert {key: ref.count for key, ref in bundle.ledgers.items()} == {ministry: 2, tax: 2}
     assert (tmp_path / "late.ledgers" / f"{ministry}.bin").stat().st_size == 32
     result = shared.offline(shared.exempt, bundle=path, now=later)
-    assert result.code == 1 and checks(result)["signer_chain"]["reason"] == "seal_expired"
+    assert result.code == 0, result.out
+    assert checks(result)["signer_chain"]["reason"] == "valid_at_signing"
+    assert (checks(result)["seal_key"]["reason"], checks(result)["issued"]["reason"]) == ("signed_while_valid",
+                                                                                       "in_ledger")
+    old = shared.offline(shared.exempt, bundle=shared.bundle, now=later)      # exported before: no ledger
+    assert old.code == 1 and checks(old)["signer_chain"]["reason"] == "seal_expired", old.out
     shared.trust("trust.pem")                                 # the shared home's latest bundle again

@@ -25,7 +25,7 @@ def test_the_vectors_cover_every_check_and_reason_of_a_qr_verdict():
             "seal_expired", "seal_not_yet_valid", "seal_not_valid_at_signing", "seal_not_for_qualification",
             "registry_offline", "in_ledger", "not_in_ledger", "ledger_missing", "ledger_mismatch",
             "certificate_revoked", "not_revoked_as_of", "bundle_stale", "annotation_expired", "not_yet_valid",
-            "window_too_long", "no_annotation"} <= reasons
+            "window_too_long", "no_annotation", "signed_while_valid", "bundle_after_root_expired"} <= reasons
     assert {True, False} == {vector["expected"]["valid"] for vector in DOCUMENT["vectors"]}
     assert any(vector["expected"]["warnings"] for vector in DOCUMENT["vectors"])
     assert any(vector["expected"]["facts"].get("mobile") for vector in DOCUMENT["vectors"])

@@ -170,15 +170,19 @@ def test_annotation_window_and_exemption_over_time(genuine):
     assert genuine.verify(genuine.exempt, now=iso(later)).code == 0          # exempt: no window
 
 
-def test_validity_never_outlives_the_seal_certificate(genuine):
+def test_a_recorded_document_outlives_its_seal_certificate(genuine):
+    """The chain model (issue 16): signed while the seal certificate was valid and in the issuer's
+    registry, it stays valid after the certificate ends (tests/test_long_term.py has the rest)."""
     from certcli.pki.keys import IssuerKeys
 
     key_id = genuine.verify(genuine.exempt).json["facts"]["key_id"]
     seal = next(s for s in IssuerKeys(genuine.cli.home / "keys").seals() if s.key_id == key_id)
     result = genuine.verify(genuine.exempt, now=iso(seal.not_after))
-    assert result.code == 1
-    assert _checks(result)["signer_chain"]["reason"] == "seal_expired"
-    assert genuine.verify(genuine.exempt, now=iso(seal.not_after - timedelta(days=1))).code == 0
+    assert result.code == 0, result.out
+    assert _checks(result)["signer_chain"]["reason"] == "valid_at_signing"
+    assert _checks(result)["seal_key"]["reason"] == "signed_while_valid"
+    before = genuine.verify(genuine.exempt, now=iso(seal.not_after - timedelta(days=1)))
+    assert before.code == 0 and _checks(before)["seal_key"]["reason"] == "ok"
 
 
 def test_before_signing_nothing_is_valid_yet(genuine):

@@ -17,7 +17,7 @@ from certcli.errors import (
     NotFound,
     UnknownScenario,
 )
-from certcli.store import Store, iso, parse_day, parse_instant
+from certcli.store import Store, iso, lock_rows, parse_day, parse_instant
 
 _CERT_COLUMNS = ("id, certificate_no, kind, name, id_type, id_number, qualification, level, specialty, "
                  "issued_on, issuer, seal, seal_id, region, approval_no, status, revoked_at")
@@ -45,11 +45,13 @@ def holder_certificates(store: Store, account: Account) -> list[dict]:
     return [row for row in rows if rules.name_key(row["name"]) == key]
 
 
-def own_certificate(store: Store, account: Account, certificate_no: str) -> dict:
-    """Another holder's certificate gets the same answer as a missing one."""
+def own_certificate(store: Store, account: Account, certificate_no: str, *, lock: bool = False) -> dict:
+    """Another holder's certificate gets the same answer as a missing one.  ``lock``: a rule
+    reads then writes its annotations (the quota), so on PostgreSQL the row is locked too."""
     row = store.one(
         f"SELECT {_CERT_COLUMNS} FROM certificates WHERE certificate_no = ? AND id_type = ? AND id_number = ? "
-        "AND kind != 'membership'",  # members use `certcli member`
+        "AND kind != 'membership'"  # members use `certcli member`
+        + (lock_rows(store.conn) if lock else ""),
         (certificate_no, account.id_type, account.id_number),
     )
     if row is None or rules.name_key(row["name"]) != rules.name_key(account.name):
@@ -151,7 +153,7 @@ def apply_annotation(store: Store, account: Account, certificate_no: str, *, sce
     # IMMEDIATE: the quota is read and the new row written under one write lock,
     # so concurrent applications cannot both see room for one more.
     with store.transaction() as conn:
-        cert = own_certificate(store, account, certificate_no)
+        cert = own_certificate(store, account, certificate_no, lock=True)
         if cert["status"] == "revoked":
             raise CertificateRevoked(certificate_no=certificate_no)
         regions.require_electronic(store, cert)
@@ -167,13 +169,13 @@ def apply_annotation(store: Store, account: Account, certificate_no: str, *, sce
             raise AnnotationPending(certificate_no=certificate_no, what="application",
                                     annotation_no=pending[-1]["annotation_no"])
         until = rules.valid_until(today, days)
-        cursor = conn.execute(
+        row_id = conn.execute(
             "INSERT INTO annotations (certificate_id, account_id, kind, scenario, days, applied_at, applied_day, "
-            "valid_until, status) VALUES (?, ?, 'annotation', ?, ?, ?, ?, ?, 'pending')",
+            "valid_until, status) VALUES (?, ?, 'annotation', ?, ?, ?, ?, ?, 'pending') RETURNING id",
             (cert["id"], account.id, scenario, days, iso(now), today.isoformat(), iso(until)),
-        )
-        number = annotation_number(today, cursor.lastrowid)
-        conn.execute("UPDATE annotations SET annotation_no = ? WHERE id = ?", (number, cursor.lastrowid))
+        ).fetchall()[0][0]
+        number = annotation_number(today, row_id)
+        conn.execute("UPDATE annotations SET annotation_no = ? WHERE id = ?", (number, row_id))
         audit.append(conn, now=now, actor=f"holder:{account.id}", action="annotate", subject=certificate_no,
                      annotation_no=number, scenario=scenario, days=days)
     return {"certificate_no": certificate_no, "annotation_no": number, "status": "pending", "scenario": scenario,
@@ -220,6 +222,7 @@ def document_for_download(store: Store, account: Account, certificate_no: str, n
 def _exempt_document(store: Store, account: Account, cert: dict, now: datetime) -> tuple[bytes, dict]:
     """Exempt certificates need no annotation; the signed copy is made on first request."""
     with store.transaction() as conn:
+        own_certificate(store, account, cert["certificate_no"], lock=True)   # one pending copy at most
         copies = annotations_of(store, cert["id"], kind="exempt_copy")
         done = [c for c in copies if c["status"] == "completed"]
         if done:
@@ -228,13 +231,13 @@ def _exempt_document(store: Store, account: Account, cert: dict, now: datetime) 
             return _document(store, done[-1]["document_sha256"]), done[-1]
         if not any(c["status"] == "pending" for c in copies):
             today = rules.cst_day(now)
-            cursor = conn.execute(
+            row_id = conn.execute(
                 "INSERT INTO annotations (certificate_id, account_id, kind, applied_at, applied_day, status) "
-                "VALUES (?, ?, 'exempt_copy', ?, ?, 'pending')",
+                "VALUES (?, ?, 'exempt_copy', ?, ?, 'pending') RETURNING id",
                 (cert["id"], account.id, iso(now), today.isoformat()),
-            )
+            ).fetchall()[0][0]
             conn.execute("UPDATE annotations SET annotation_no = ? WHERE id = ?",
-                         (annotation_number(today, cursor.lastrowid), cursor.lastrowid))
+                         (annotation_number(today, row_id), row_id))
     raise AnnotationPending(certificate_no=cert["certificate_no"])
 
 

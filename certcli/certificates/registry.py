@@ -113,7 +113,7 @@ def _unescape(raw: bytes) -> bytes | None:
 
 # --- writing ----------------------------------------------------------------------------------
 
-def record(conn: sqlite3.Connection, pdf: bytes, *, document_no: str | None, signed_at: str,
+def record(conn, pdf: bytes, *, document_no: str | None, signed_at: str,
            document_sha256: str | None, facts: tuple | None = None) -> int:
     """Record one signed document (its PDF and its QR payload); returns the rows added
     (0 when already recorded, or when ``pdf`` carries no certcli signature and payload).
@@ -137,14 +137,14 @@ def record(conn: sqlite3.Connection, pdf: bytes, *, document_no: str | None, sig
     added = 0
     for form, key in (("pdf", digest), ("qr", qr_digest)):
         added += conn.execute(
-            "INSERT OR IGNORE INTO issued_documents (digest, form, document_no, certificate_no, name, qualification, "
-            "seal_id, key_id, signed_at, document_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO issued_documents (digest, form, document_no, certificate_no, name, qualification, "
+            "seal_id, key_id, signed_at, document_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (key, form, document_no, claims.certificate_no, name, qualification, seal_id, claims.key_id, signed_at,
              document_sha256)).rowcount
     return added
 
 
-def record_completed(conn: sqlite3.Connection, table: str, request_id: int, pdf: bytes, now: datetime,
+def record_completed(conn, table: str, request_id: int, pdf: bytes, now: datetime,
                      document_sha256: str, facts: tuple | None = None) -> int:
     """The registry rows of a request ``admin process`` just completed (same transaction)."""
     column = DOCUMENT_NUMBERS[table]
@@ -157,7 +157,7 @@ def is_ready(store) -> bool:
     """Every stored document is in the registry (read-only stores too)."""
     try:
         row = store.conn.execute("SELECT value FROM meta WHERE key = ?", (REGISTRY_READY_KEY,)).fetchone()
-    except sqlite3.OperationalError:          # a store from before the registry (not migrated yet)
+    except sqlite3.OperationalError:   # a read-only SQLite store from before the registry (PostgreSQL: migrated)
         return False
     return row is not None and row[0] == "complete"
 
@@ -191,7 +191,8 @@ def ensure_backfilled(store: Store, now: datetime | None = None) -> int:
         last_sha = rows[-1][0]
         added += _record_batch(store, [(None, sha, pdf, created) for sha, pdf, created in rows])
     with store.transaction() as conn:
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, 'complete')", (REGISTRY_READY_KEY,))
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, 'complete') "
+                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (REGISTRY_READY_KEY,))
         if now is not None:
             audit.append(conn, now=now, actor="admin", action="registry_backfill", subject="issued_documents",
                          documents=added)

@@ -22,7 +22,7 @@ def stats(store: Store, now: datetime) -> dict:
     overdue = store.one("SELECT count(*) AS n FROM annotations WHERE status = 'pending' AND applied_at < ?",
                         (cutoff,))
     member_documents = store.one(
-        "SELECT count(*) AS pending, coalesce(sum(requested_at < ?), 0) AS overdue, "
+        "SELECT count(*) AS pending, coalesce(sum(CASE WHEN requested_at < ? THEN 1 ELSE 0 END), 0) AS overdue, "
         "min(requested_at) AS oldest_pending_at FROM member_documents WHERE status = 'pending'", (cutoff,))
     annotations = {r["status"]: r["n"] for r in store.all(
         "SELECT status, count(*) AS n FROM annotations WHERE kind = 'annotation' GROUP BY status")}

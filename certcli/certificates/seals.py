@@ -65,8 +65,10 @@ def renew_for_signing(keys, open_store: Callable | None, seal_ids, passphrase: b
     """Before ``admin process`` signs anything: every seal in ``seal_ids`` (those with
     pending work) must have an active key whose certificate may sign at ``now``
     (:func:`certcli.rules.signing_problem`: in force, and for ``rules.SIGNING_MARGIN``
-    more, the longest annotation window, since verifiers refuse a document once its
-    seal certificate has ended).  A seal whose certificate ends too soon is rotated
+    more, the longest annotation window: the key's list of documents is then final that
+    long before the certificate ends, and a bundle exported in that margin carries its
+    ledger, so what it signed outlives it; :func:`certcli.rules.chain_standing`).  A seal
+    whose certificate ends too soon is rotated
     first (audited ``rotate_seal`` with ``why: expiring``); what was rotated is returned,
     for the administrator.  Nothing is signed, and nothing rotated, when the root
     cannot certify a key that may sign (:class:`RootExpired`) or the clock is before

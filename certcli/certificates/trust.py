@@ -4,9 +4,10 @@ issuer's keys and store, and the ledgers of its closed keys.
 What the store adds to the keys: which qualifications each seal may sign (those of
 the certificates issued under it; one index seek per qualification), the
 revocation list (from the ``revocations`` table, not a scan of every certificate)
-and, for every closed key (rotated, retired, or its certificate expired), its ledger
-from the issued-document registry (:func:`certcli.certificates.registry.ledger`;
-for a retired key only what it signed before its compromise).
+and, for every closed key (rotated, retired, or its certificate ended or ending: `is_closed`), its ledger
+from the issued-document registry (:func:`certcli.certificates.registry.ledger`:
+what it signed while its certificate was in force, and for a retired key only before
+its compromise).  An ended root signs no bundle: verifiers keep the last one it signed.
 """
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from certcli import catalog
+from certcli import catalog, rules
 from certcli.certificates import registry
-from certcli.errors import BadInput, BundleTooLarge
+from certcli.errors import BadInput, BundleTooLarge, KeyProblem
 
 DEFAULT_VALID_DAYS = 7
 MAX_VALID_DAYS = 366
@@ -39,8 +40,18 @@ class Published:
 
 
 def is_closed(info, now: datetime) -> bool:
-    """A key that no longer signs: rotated, retired, or its certificate expired."""
-    return info.status in ("rotated", "retired") or info.not_after <= now
+    """A key that signs no more: rotated, retired, or its certificate ended or ending within
+    ``rules.SIGNING_MARGIN`` (``admin process`` never signs with it then, so what it signed
+    is final).  Its ledger keeps its documents valid offline after the certificate ends (the
+    chain model): a bundle exported in the margin, before the root itself ends, carries it."""
+    return info.status in ("rotated", "retired") or \
+        rules.signing_problem(info.not_before, info.not_after, now) == "expiring"
+
+
+def ledger_bound(info) -> datetime:
+    """What a closed key's ledger holds: what it signed before its certificate ended, and
+    before its compromise for a retired key."""
+    return info.not_after if info.retired_at is None else min(info.retired_at, info.not_after)
 
 
 def qualification_codes(store, seal_id: str) -> list[str]:
@@ -71,9 +82,11 @@ def publish(keys, store, passphrase: bytes, now: datetime, valid_days: int = DEF
     if not 1 <= valid_days <= MAX_VALID_DAYS:
         raise BadInput(field="--valid-days", value=str(valid_days), reason="out_of_range")
     keys.check_passphrase(passphrase)
+    root = keys.root_certificate()
+    if now >= root.not_valid_after_utc:   # verifiers trust no bundle an ended root signed (rules.root_vouches)
+        raise KeyProblem(reason="bundle_after_root_expiry")
     if store is not None:
         registry.ensure_backfilled(store, now)
-    root = keys.root_certificate()
     codes: dict[str, list[str]] = {}
     entries, ledgers, infos = [], [], []
     for info, certificate in keys.seal_certificates():
@@ -81,7 +94,7 @@ def publish(keys, store, passphrase: bytes, now: datetime, valid_days: int = DEF
             codes[info.seal_id] = qualification_codes(store, info.seal_id) if store is not None else []
         reference = None
         if is_closed(info, now):
-            ledger = registry.ledger(store, info.key_id, before=info.retired_at) if store is not None else \
+            ledger = registry.ledger(store, info.key_id, before=ledger_bound(info)) if store is not None else \
                 registry.Ledger(info.key_id, b"", 0, hashlib.sha256(b"").hexdigest())
             ledgers.append(ledger)
             reference = LedgerRef(info.key_id, ledger.count, ledger.sha256)

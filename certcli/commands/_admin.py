@@ -57,3 +57,32 @@ def parse_day_option(text: Optional[str], option: str):
         return parse_day(text)
     except ValueError:
         raise BadInput(field=option, value=text[:20], reason="format") from None
+
+
+ISSUER_ROOT_KEY = "issuer_root_key_id"   # meta, in a shared database: the root key of the issuer it belongs to
+
+
+def root_key_id(keys) -> str:
+    from certcli.pki.keys import key_id_of
+
+    return key_id_of(keys.root_certificate().public_key())
+
+
+def check_shared_store(store, keys, join: bool) -> None:
+    """``admin init`` on a database that already holds a store: the home of the issuer that
+    made it (same root key) may run it again, as on SQLite; a home without keys needs
+    ``--join`` (StoreExists); a home with another issuer's keys is refused even then."""
+    if store.created:
+        return
+    recorded = store.get_meta(ISSUER_ROOT_KEY)
+    mine = root_key_id(keys) if keys.exists() else None
+    if mine is not None and recorded == mine:
+        return
+    if mine is not None and recorded is not None:
+        from certcli.errors import StoreOfOtherIssuer
+
+        raise StoreOfOtherIssuer(url=store.path, recorded=recorded, mine=mine)
+    if not join:
+        from certcli.errors import StoreExists
+
+        raise StoreExists(url=store.path)

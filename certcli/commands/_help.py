@@ -49,6 +49,7 @@ EXAMPLES: dict[str, list[str]] = {
         "certcli verify cert.pdf",
         'certcli verify --qr "$PAYLOAD" --trust trust.pem',
         "certcli verify --number 2022ECO110100001 --name 王小明",
+        "certcli verify received/ more.pdf --jsonl",
     ],
     "demo": [
         "certcli demo",
@@ -118,6 +119,10 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "admin process": [
         "certcli admin process",
+        "certcli admin process --workers 2 --claim-seconds 120",
+    ],
+    "admin migrate": [
+        "certcli admin migrate --to postgresql://certcli@db.example.cn/certs",
     ],
     "admin stats": [
         "certcli admin stats",

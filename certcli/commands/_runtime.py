@@ -3,7 +3,6 @@ error boundary that turns library exceptions into a message and an exit code."""
 import functools
 import json
 import os
-import sqlite3
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +26,7 @@ class Runtime:
     traceback: bool = False  # --traceback: internal errors (exit 70) print their traceback on stderr
     server: str | None = None  # --server URL / CERTCLI_SERVER: remote mode (SPEC §6)
     ca_bundle: Path | None = None  # --ca-bundle: the private CA that signed the server's TLS certificate
+    database_url: str | None = None  # --database-url / CERTCLI_DATABASE_URL: PostgreSQL instead of the home's file
     _now: datetime | None = None
     _store: Any = None
     _console: Any = None
@@ -42,8 +42,22 @@ class Runtime:
         if self._store is None:
             from certcli.store import open_store
 
-            self._store = open_store(self.home, create=create)
+            self._store = open_store(self.home, create=create, database_url=self.database_url)
         return self._store
+
+    def store_location(self) -> str:
+        """Where the store is, for messages: the database URL (password masked) or the home."""
+        if self.database_url:
+            from certcli.pgstore import masked
+
+            return masked(self.database_url)
+        return str(self.home)
+
+    def has_store(self) -> bool:
+        """A store to open: the database named by a URL, or the home's SQLite file."""
+        from certcli.home import store_file
+
+        return bool(self.database_url) or store_file(self.home).exists()
 
     @property
     def console(self):
@@ -236,10 +250,15 @@ def handled(fn: Callable) -> Callable:
             raise
         except CertcliError as error:
             report(error)
-        except sqlite3.Error as error:
-            from certcli.store import translate_sqlite_error
+        except _database_errors() as error:
+            from certcli.store import translate_error
 
-            report(translate_sqlite_error(error, runtime.home))
+            typed = translate_error(error, runtime.store_location())
+            if isinstance(typed, InternalError) and (runtime.traceback or debug_requested()):
+                import traceback
+
+                traceback.print_exception(error, file=sys.stderr)
+            report(typed)
         except UnicodeError as error:  # e.g. undecodable bytes in an argument, which reach us as lone surrogates
             report(BadInput(field="text", reason="encoding", value=_undecodable_part(error)))
         except BrokenPipeError as error:
@@ -263,6 +282,13 @@ def handled(fn: Callable) -> Callable:
             runtime.close()
 
     return wrapper
+
+
+def _database_errors() -> tuple:
+    """sqlite3's and (once loaded) psycopg's errors; looked up only when an error is raised."""
+    from certcli.store import database_errors
+
+    return database_errors()
 
 
 def debug_requested(environ=os.environ) -> bool:

@@ -5,7 +5,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from certcli.commands._admin import keys_of, progress_bar, seal_json, unlock
+from certcli.commands._admin import (ISSUER_ROOT_KEY, check_shared_store, keys_of, progress_bar, root_key_id,
+                                     seal_json, unlock)
 from certcli.commands._choices import ExportFormat
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, read_secret, rt
 from certcli.errors import ExitStatus
@@ -17,10 +18,11 @@ app = typer.Typer(help="Administrator commands (发证机构): keys, rosters, re
 
 def register_groups() -> None:
     """Sub-groups that live in their own modules."""
-    from certcli.commands import account_admin, audit, member, paper, seals, verifier
+    from certcli.commands import account_admin, audit, member, migrate, paper, seals, verifier
 
     account_admin.register_admin(app)  # admin account show, reset
     audit.register(app)
+    migrate.register(app)  # admin migrate --to URL
     seals.register(app)  # rotate-seal, retire-seal
     member.register_admin(app)
     paper.register_admin(app)  # admin paper, admin region
@@ -36,24 +38,45 @@ def _command(name: str):
 
 
 @_command("init")
-def init(passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False) -> None:
+def init(passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
+         join: Annotated[bool, typer.Option("--join", help="With --database-url: use a database that already "
+                                            "holds a certcli store from this home (creates no keys; copy the "
+                                            "keys folder of the home that made them).")] = False) -> None:
     """Create the home: the store, the issuer root CA and the ministry seal key."""
     from certcli import accounts
     from certcli.home import ensure_private_dir
 
     runtime = rt()
+    if join and not runtime.database_url:
+        from certcli.errors import UsageError
+
+        raise UsageError(detail=runtime.t("join_needs_database"))
     ensure_private_dir(runtime.home)
     keys = keys_of(runtime)
     created_keys = False
-    if not keys.exists():
+    passphrase = None
+    if not keys.exists() and not join:
         passphrase = read_secret("passphrase", from_stdin=passphrase_stdin, confirm=True).encode()
+    if runtime.database_url:   # a shared database: refused before anything is made in the home
+        check_shared_store(runtime.store(create=True), keys, join)
+    if passphrase is not None:
         keys.init(passphrase, runtime.now)
         created_keys = True
     store = runtime.store(create=True)
+    if runtime.database_url and keys.exists() and store.get_meta(ISSUER_ROOT_KEY) is None:
+        store.set_meta(ISSUER_ROOT_KEY, root_key_id(keys))   # whose keys sign for this database
     accounts.current_terms(store, runtime.now)
-    seals = [seal_json(s) for s in keys.seals()]
-    runtime.emit({"home": str(runtime.home), "created_keys": created_keys, "seals": seals},
-                 runtime.t("initialised", home=runtime.home))
+    seals = [seal_json(s) for s in keys.seals()] if keys.exists() else []
+    document = {"home": str(runtime.home), "created_keys": created_keys, "seals": seals}
+    if runtime.database_url:
+        document.update(database=store.path, created_store=store.created, keys=keys.exists())
+        message = runtime.t("initialised_database" if store.created else "joined_database", home=runtime.home,
+                            url=store.path)
+        if not keys.exists():
+            message += "\n" + runtime.t("joined_without_keys", keys=keys_dir(runtime.home))
+    else:
+        message = runtime.t("initialised", home=runtime.home)
+    runtime.emit(document, message)
 
 
 @_command("issue")
@@ -159,9 +182,15 @@ def revoke(
 def process(
     workers: Annotated[Optional[int], typer.Option("--workers", help="Processes (default: one per core).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Process at most this many requests.")] = None,
+    claim_seconds: Annotated[int, typer.Option(
+        "--claim-seconds", min=1, max=86400,
+        help="Lease of the requests a run claims, renewed while it works. Several runs at once (here or on "
+             "other machines sharing the database) each sign different requests; a killed run's requests "
+             "go to another run when its lease ends (at once on the same machine).")] = 300,
     passphrase_stdin: Annotated[bool, PASSPHRASE_STDIN] = False,
 ) -> None:
-    """Complete pending annotation requests: render and sign each certificate PDF."""
+    """Complete pending requests (annotation documents, member certificates): render and sign each PDF.
+    Runs until none is left, also waiting for requests that other runs hold."""
     from certcli.certificates.processing import process_pending
 
     runtime = rt()
@@ -172,7 +201,7 @@ def process(
         if bar:
             bar.start()
         report = process_pending(store, keys_dir(runtime.home), passphrase, now=runtime.now,
-                                 workers=workers, limit=limit, progress=progress)
+                                 workers=workers, limit=limit, progress=progress, claim_seconds=claim_seconds)
     finally:
         if bar:
             bar.stop()
@@ -303,14 +332,14 @@ def trust(
 ) -> None:
     """Sign and print the public trust bundle (root, seal keys and their history, revocation list)."""
     from certcli.certificates import trust as trust_service
-    from certcli.home import has_store, trust_file, user_file, write_private
+    from certcli.home import trust_file, user_file, write_private
     from certcli.pki.trust_bundle import ledger_dir_beside
     from certcli.i18n import format_instant
 
     runtime = rt()
     passphrase = unlock(runtime, passphrase_stdin)
     keys = keys_of(runtime)
-    store = runtime.store() if has_store(runtime.home) else None
+    store = runtime.store() if runtime.has_store() else None
     published = trust_service.publish(keys, store, passphrase, runtime.now, valid_days)
     # the home keeps the latest bundle and its ledgers: `certcli serve` publishes them without the passphrase
     trust_service.write(published, trust_file(runtime.home), write_private)

@@ -27,11 +27,10 @@ def scope(
 ) -> None:
     """Qualifications covered by verification, their seal, and whether annotation applies."""
     from certcli.certificates import scope as scope_module
-    from certcli.home import has_store
 
     runtime = rt()
     # works without a store too: then it is the built-in catalogue
-    store = runtime.store() if has_store(runtime.home) else None
+    store = runtime.store() if runtime.has_store() else None
     result = scope_module.scope(store, store_only=store_only)
 
     def human():

@@ -20,7 +20,6 @@ import typer
 
 from certcli.commands._admin import keys_of, seal_json, unlock
 from certcli.commands._runtime import PASSPHRASE_STDIN, handled, rt
-from certcli.home import has_store
 
 
 def _t(key: str, **data) -> str:
@@ -83,4 +82,4 @@ def retire_seal(
 
 def _store_opener(runtime):
     """The store when this home has one (keys may exist before the first import)."""
-    return runtime.store if has_store(runtime.home) else None
+    return runtime.store if runtime.has_store() else None

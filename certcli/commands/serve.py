@@ -68,7 +68,8 @@ def serve(
                            tls_cert=str(tls_cert) if tls_cert else None, tls_key=str(tls_key) if tls_key else None,
                            lookup_rate=rates["--lookup-rate"], login_rate=rates["--login-rate"],
                            max_upload=max_upload_mb * 2**20, forwarded_allow_ips=forwarded_allow_ips,
-                           lang=runtime.lang, trust_bundle=str(Path(trust_bundle).resolve()) if trust_bundle else None)
+                           lang=runtime.lang, trust_bundle=str(Path(trust_bundle).resolve()) if trust_bundle else None,
+                           database_url=runtime.database_url)
     from certcli.server.run import serve as run_server
 
     stopped_by = run_server(options)

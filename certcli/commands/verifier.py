@@ -73,11 +73,11 @@ def publish_verifier(
     """Write the verification page as static files for any web host; it also works opened from the folder."""
     from certcli import settings
     from certcli.errors import NotFound
-    from certcli.home import has_store, trust_file, user_file
+    from certcli.home import trust_file, user_file
     from certcli.verifier import site
 
     runtime = rt()
-    url = settings.verify_url(runtime.store()) if has_store(runtime.home) else None
+    url = settings.verify_url(runtime.store()) if runtime.has_store() else None
     if api_url is None:
         api = site.api_origin(url)
     elif api_url.strip().lower() == "none":

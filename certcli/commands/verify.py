@@ -5,6 +5,9 @@ Exit 0 only when every check passed, 1 when the certificate is NOT valid
 FIFO, device or directory, a bad trust bundle), 7 when there is nothing to
 trust (no keys, no --trust).  The checks are made at ``checked_at``; when
 ``CERTCLI_NOW`` moved the clock the output says so (``clock_overridden``).
+
+Several paths, or a folder, or ``--jsonl``: batch verification
+(:mod:`certcli.commands._verify_batch`); one file keeps the output above.
 """
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +36,10 @@ def register(app: typer.Typer) -> None:
 
 
 def verify(
-    pdf: Annotated[Optional[Path], typer.Argument(help="A certificate PDF to check.")] = None,
+    pdfs: Annotated[Optional[list[Path]], typer.Argument(
+        metavar="[PATH]...", show_default=False,
+        help="A certificate PDF to check; or several files and folders (folders: every *.pdf in them, "
+             "recursively), checked in parallel, one line each and a summary.")] = None,
     qr: Annotated[Optional[str], typer.Option("--qr", help="A QR payload, or the URL#PAYLOAD of a QR code with a "
                                               "verify URL (works offline with --trust).")] = None,
     number: Annotated[Optional[str], typer.Option("--number", help="Certificate number (public lookup).")] = None,
@@ -45,11 +51,20 @@ def verify(
     max_bundle_age: Annotated[Optional[str], typer.Option("--max-bundle-age", help="Refuse (NOT VALID, bundle_stale) "
                                                           "a bundle older than this, e.g. 7d, 12h. With --trust.")]
     = None,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Batch: print one JSON result per line as each file is "
+                                        "checked, then a summary line (also for one file).")] = False,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Batch: worker processes (default: "
+                                                   "the number of cores); with --server, requests at a time "
+                                                   "(default 4).")] = None,
 ) -> None:
-    """Is this certificate genuine and usable now? Exit 0 valid, 1 not valid."""
+    """Is this certificate genuine and usable now? Exit 0 valid, 1 not valid.
+
+    With several files or a folder: exit 0 only if every file is valid, 1 if any is not, 6 if
+    any could not be read (6 wins over 1). --json prints {"results": [...], "summary": {...}}."""
     from certcli.services.factory import verifier
 
     runtime = rt()
+    pdf = pdfs[0] if pdfs else None
     chosen = [x for x in (pdf, qr, number) if x is not None]
     if len(chosen) != 1 or (number is not None and not name) or (name is not None and number is None):
         report_error("usage_error", runtime.t("usage_error", detail="PATH | --qr PAYLOAD | --number N --name NAME"),
@@ -57,12 +72,26 @@ def verify(
     if trust is None and (ledgers is not None or max_bundle_age is not None):
         report_error("usage_error", runtime.t("usage_error", detail="--ledgers and --max-bundle-age go with --trust"),
                      ExitStatus.USAGE)
+    if pdf is None and (jsonl or workers is not None):
+        report_error("usage_error", runtime.t("usage_error", detail="--jsonl and --workers go with PATH..."),
+                     ExitStatus.USAGE)
     max_age = _duration(max_bundle_age, runtime) if max_bundle_age is not None else None
+    if jsonl or _is_batch(pdfs):      # several paths or a folder; --jsonl: the batch's lines for one file too
+        from certcli.commands import _verify_batch
+
+        _verify_batch.run(pdfs, jsonl=jsonl, workers=workers, trust=trust, ledgers=ledgers, max_bundle_age=max_age)
     # the document is built by certcli.verification.document: here, or (--server) by the server
     document = verifier(runtime, trust, ledgers, max_age).verify(pdf=pdf, qr=qr, number=number, name=name)
     runtime.emit(document, lambda: _print_verdict(document))
     if not document["valid"]:
         raise typer.Exit(ExitStatus.NOT_VALID)
+
+
+def _is_batch(paths) -> bool:
+    """More than one path, or a folder (certcli.verification.batch is not imported for one file)."""
+    import os
+
+    return bool(paths) and (len(paths) > 1 or os.path.isdir(paths[0]))
 
 
 def _duration(text: str, runtime):

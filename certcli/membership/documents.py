@@ -80,7 +80,7 @@ def upload_verified_photo(store: Store, certificate_no: str, path: Path, now: da
     jpeg, width, height = normalize_photo(read_photo_file(path, named=True))
     with store.transaction() as conn:
         row = member_row(store, certificate_no)
-        conn.execute("INSERT OR IGNORE INTO members (certificate_id) VALUES (?)", (row["id"],))
+        conn.execute("INSERT INTO members (certificate_id) VALUES (?) ON CONFLICT DO NOTHING", (row["id"],))
         conn.execute("UPDATE members SET verified_photo_jpeg = ?, verified_photo_at = ?, "
                      "photo_jpeg = CASE WHEN photo_source = 'verified' THEN ? ELSE photo_jpeg END "
                      "WHERE certificate_id = ?", (jpeg, iso(now), jpeg, row["id"]))
@@ -186,12 +186,13 @@ def request_document(store: Store, row: dict, reveal: tuple[str, ...], now: date
                              "LIMIT 1", (row["id"], key))
         if existing is None:
             today = rules.cst_day(now)
-            cursor = conn.execute(
+            row_id = conn.execute(
                 "INSERT INTO member_documents (certificate_id, content_key, reveal, disclosed, photo_jpeg, "
-                "requested_at, status) VALUES (?, ?, ?, ?, ?, ?, 'pending')",
-                (row["id"], key, ",".join(reveal), json.dumps(disclosed, ensure_ascii=False), photo, iso(now)))
-            number = f"MD{today:%Y%m%d}{cursor.lastrowid:06d}"
-            conn.execute("UPDATE member_documents SET document_no = ? WHERE id = ?", (number, cursor.lastrowid))
+                "requested_at, status) VALUES (?, ?, ?, ?, ?, ?, 'pending') RETURNING id",
+                (row["id"], key, ",".join(reveal), json.dumps(disclosed, ensure_ascii=False), photo,
+                 iso(now))).fetchall()[0][0]
+            number = f"MD{today:%Y%m%d}{row_id:06d}"
+            conn.execute("UPDATE member_documents SET document_no = ? WHERE id = ?", (number, row_id))
             audit.append(conn, now=now, actor=f"member:{row['account_id']}", action="member_document_requested",
                          subject=row["certificate_no"], document_no=number, reveal=list(reveal))
             existing = {"document_no": number, "status": "pending"}
@@ -233,14 +234,17 @@ def fail_requests_of_revoked(store: Store) -> None:
                      "(SELECT id FROM certificates WHERE status = 'revoked')")
 
 
-def pending_member_pages(store: Store, limit: int | None = None) -> list[tuple[int, PageData]]:
+def pending_member_pages(store: Store, limit: int | None = None, *,
+                         claimed_by: str | None = None) -> list[tuple[int, PageData]]:
     """``(request id, page)`` of every pending member document of a valid
-    certificate, oldest first; ``admin process`` (certcli.certificates.processing)
+    certificate, oldest first (with ``claimed_by``: only those that claim token holds,
+    certcli.certificates.claims); ``admin process`` (certcli.certificates.processing)
     renders, signs and records them with the annotation documents."""
     sql = ("SELECT d.id, d.disclosed, d.photo_jpeg, c.certificate_no, c.name, c.id_type, c.id_number, "
            "c.qualification, c.level, c.specialty, c.issued_on, c.issuer, c.seal, c.seal_id, c.approval_no "
            "FROM member_documents d JOIN certificates c ON c.id = d.certificate_id "
-           "WHERE d.status = 'pending' AND c.status = 'valid' ORDER BY d.id")
+           "WHERE d.status = 'pending' AND c.status = 'valid'" + (" AND d.claimed_by = ?" if claimed_by else "")
+           + " ORDER BY d.id")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return [(job["id"], member_page(job)) for job in store.all(sql)]
+    return [(job["id"], member_page(job)) for job in store.all(sql, (claimed_by,) if claimed_by else ())]

@@ -58,7 +58,7 @@ def member_row(store: Store, certificate_no: str) -> dict:
 
 
 def _ensure_member(conn, certificate_id: int) -> None:
-    conn.execute("INSERT OR IGNORE INTO members (certificate_id) VALUES (?)", (certificate_id,))
+    conn.execute("INSERT INTO members (certificate_id) VALUES (?) ON CONFLICT DO NOTHING", (certificate_id,))
 
 
 # --- review (administrators) ---------------------------------------------------------
@@ -91,8 +91,8 @@ def review(store: Store, certificate_no: str, *, stage: str, approve: bool, reas
         if after.approved:
             if approval_no:
                 conn.execute("UPDATE certificates SET approval_no = ? WHERE id = ?", (approval_no, row["id"]))
-            conn.execute("INSERT OR IGNORE INTO accounts (id_type, id_number, name, password_hash, created_at) "
-                         "VALUES (?, ?, ?, ?, ?)",
+            conn.execute("INSERT INTO accounts (id_type, id_number, name, password_hash, created_at) "
+                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                          (MEMBER_ID_TYPE, row["certificate_no"].upper(), row["name"], placeholder_hash, iso(now)))
             account_id = conn.execute("SELECT id FROM accounts WHERE id_type = ? AND id_number = ?",
                                       (MEMBER_ID_TYPE, row["certificate_no"].upper())).fetchone()[0]
@@ -292,8 +292,9 @@ def record_inspection(store: Store, certificate_no: str, *, year: int, passed: b
         raise BadInput(field="--year", value=year, reason="out_of_range")
     with store.transaction() as conn:
         row = member_row(store, certificate_no)
-        conn.execute("INSERT OR REPLACE INTO member_inspections (certificate_id, year, passed, recorded_at) "
-                     "VALUES (?, ?, ?, ?)", (row["id"], year, int(passed), iso(now)))
+        conn.execute("INSERT INTO member_inspections (certificate_id, year, passed, recorded_at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (certificate_id, year) DO UPDATE SET passed = excluded.passed, "
+                     "recorded_at = excluded.recorded_at", (row["id"], year, int(passed), iso(now)))
         audit.append(conn, now=now, actor="admin", action="member_inspection", subject=row["certificate_no"],
                      year=year, passed=passed)
     return {"certificate_no": row["certificate_no"], "year": year, "passed": passed, **inspections(store, row, now)}

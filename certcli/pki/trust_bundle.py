@@ -15,7 +15,8 @@ The manifest carries ``issued_at`` and ``next_update``; the root's and every sea
 certificate's SHA-256; per seal key its history (``status`` active / rotated /
 retired, ``rotated_at``, ``compromised_at``), the qualification codes its seal may
 sign (those of the certificates issued under it, :mod:`certcli.catalog`) and, for a
-*closed* key (rotated, retired, or its certificate expired), its ledger's count and
+*closed* key (rotated, retired, or its certificate ended or about to end:
+:func:`certcli.certificates.trust.is_closed`), its ledger's count and
 SHA-256; and the revocation list's count and SHA-256.  Parsing re-renders the whole
 file from what it authenticated and requires the same text byte for byte (CRLF line
 ends aside): an edited manifest byte fails the signature, a swapped certificate its
@@ -40,8 +41,9 @@ bundle than verifiers accept.
 
 **Ledgers** (beside the bundle, ``<bundle stem>.ledgers/<key_id>.bin``): for a closed
 key, the sorted first 16 bytes of the SHA-256 of every document it legitimately
-signed (each PDF's /ByteRange digest and each QR payload's signed-bytes digest, from
-the issuer's registry; for a retired key only those signed before its compromise).
+signed while its certificate was in force (each PDF's /ByteRange digest and each QR
+payload's signed-bytes digest, from the issuer's registry; for a retired key only those
+signed before its compromise): what keeps them valid after it ends (the chain model).
 The manifest commits to each file's SHA-256 and count, so a ledger cannot be edited
 either; a verifier hashes the file once and looks a document up by binary search.
 16 bytes: finding a new document whose digest prefix hits one of 2M entries costs

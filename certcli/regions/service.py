@@ -57,7 +57,8 @@ def set_policy(store: Store, region: str, mode: str, *, since: date | None, mont
     since_text = since.isoformat() if since else None
     with store.transaction() as conn:
         # one policy per region and start day: setting it again replaces it
-        conn.execute("DELETE FROM region_policies WHERE region_key = ? AND since IS ?", (key, since_text))
+        conn.execute("DELETE FROM region_policies WHERE region_key = ? AND coalesce(since, '') = coalesce(?, '')",
+                     (key, since_text))   # SQLite's `since IS ?`, in SQL PostgreSQL speaks too
         conn.execute("INSERT INTO region_policies (region, region_key, mode, since, collection_after_months, "
                      "set_at) VALUES (?, ?, ?, ?, ?, ?)", (region, key, mode, since_text, months, iso(now)))
         audit.append(conn, now=now, actor="admin", action="region_policy", subject=region, mode=mode,
@@ -106,12 +107,12 @@ def request_paper(store: Store, account, cert: dict, *, method: str, proxy: bool
                              "ORDER BY id DESC LIMIT 1", (cert["id"],))
         if existing is not None:  # one paper certificate per certificate: open or already collected
             raise PaperRequestExists(request_no=existing["request_no"], status=existing["status"])
-        cursor = conn.execute(
+        row_id = conn.execute(
             "INSERT INTO paper_requests (certificate_id, account_id, method, proxy, address, status, requested_at) "
-            "VALUES (?, ?, ?, ?, ?, 'requested', ?)",
-            (cert["id"], account.id, method, int(proxy), address, iso(now)))
-        number = request_number(today, cursor.lastrowid)
-        conn.execute("UPDATE paper_requests SET request_no = ? WHERE id = ?", (number, cursor.lastrowid))
+            "VALUES (?, ?, ?, ?, ?, 'requested', ?) RETURNING id",
+            (cert["id"], account.id, method, int(proxy), address, iso(now))).fetchall()[0][0]
+        number = request_number(today, row_id)
+        conn.execute("UPDATE paper_requests SET request_no = ? WHERE id = ?", (number, row_id))
         audit.append(conn, now=now, actor=f"holder:{account.id}", action="paper_request",
                      subject=cert["certificate_no"], request_no=number, method=method, proxy=proxy)
     return {"request_no": number, "certificate_no": cert["certificate_no"], "method": method, "proxy": proxy,

@@ -4,27 +4,21 @@
   method, each calling :class:`certcli.services.local.LocalHolderService` per
   request, with that request's bearer token as the session and the server's clock
   (``CERTCLI_NOW`` honoured) as ``now``: the same rules as the CLI, no copy of any.
-* The public verification API: ``/trust.pem``, ``/api/v1/lookup``,
-  ``/api/v1/verify/qr``, ``/api/v1/verify/pdf``, each answering the document
-  ``certcli verify --json`` prints (:func:`certcli.verification.document.verify_document`).
+* The public verification API (:mod:`certcli.server.public`): ``/trust.pem``,
+  ``/api/v1/lookup``, ``/api/v1/verify/qr``, ``/api/v1/verify/pdf``.
 * ``/healthz`` and ``/openapi.json``.
 * The verification page at the path of the verify URL (``admin config --verify-url``;
   ``/v`` without one): :func:`page_routes`, its files from :mod:`certcli.verifier.site`.
 
 The server never signs: it reads the store and the public half of the keys only.
-Blocking work (SQLite, scrypt, PDF checks) runs in worker threads, so the event
-loop keeps answering.  The public verification API (and the bundle and its ledgers)
-answer any origin (``Access-Control-Allow-Origin: *``): they need no credentials, and a
-verification page exported to another host asks them.
+Blocking work (store writes, scrypt, PDF checks) runs in worker threads, so the event
+loop keeps answering (:mod:`certcli.server.state` says what runs where).
 """
 from __future__ import annotations
 
-import functools
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Optional
 
-import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -34,39 +28,13 @@ from starlette.routing import BaseRoute, Route
 from certcli import clock, rules
 from certcli.accounts import TokenSession
 from certcli.errors import BadInput, NotFound, UsageError
-from certcli.server.http import (Frontline, RateLimiter, StorePool, boolean, bearer, endpoint, error_response,
-                                 integer, internal_error, json_body, json_response, limit, read_body,
-                                 request_lang, text, thread_limiters)
+from certcli.server.http import (Frontline, boolean, bearer, endpoint, error_response, integer, internal_error,
+                                 json_body, json_response, limit, text)
 from certcli.server.options import ServeOptions
+from certcli.server.public import API, bundle_path, public_routes
+from certcli.server.state import ServerState, state
 
-API = "/api/v1"
 HOLDER = f"{API}/holder"
-
-
-class ServerState:
-    """What the routes share: options, the store pool, rate limiters, thread budgets."""
-
-    def __init__(self, options: ServeOptions):
-        self.options = options
-        self.home = options.home
-        self.pool = StorePool(options.home)
-        self.lookups = RateLimiter(*options.lookup_rate) if options.lookup_rate else None
-        self.logins = RateLimiter(*options.login_rate) if options.login_rate else None
-        self._threads: Optional[dict] = None
-
-    def threads(self, kind: Optional[str]):
-        if kind is None:
-            return None  # anyio's default budget
-        if self._threads is None:
-            self._threads = thread_limiters()
-        return self._threads[kind]
-
-    async def in_thread(self, work, kind: Optional[str] = None):
-        return await anyio.to_thread.run_sync(work, limiter=self.threads(kind))
-
-
-def state(request: Request) -> ServerState:
-    return request.app.state.server
 
 
 # --- the holder service ------------------------------------------------------------------------
@@ -211,7 +179,7 @@ async def member_status(request: Request) -> Response:
                          id_type=text(body, "id_type", required=False, default="resident_id", max_length=32),
                          id_number=text(body, "id_number", max_length=64), name=text(body, "name", max_length=256),
                          approval_no=text(body, "approval_no", required=False, max_length=256),
-                         issue_passwords=issue)
+                         issue_passwords=issue, threads="oracle")   # a guess: scrypt and the 0.25 s floor
 
 
 @endpoint
@@ -289,116 +257,6 @@ def holder_routes() -> list[BaseRoute]:
         Route(f"{HOLDER}/member/details/preview", member_preview, methods=post),
         Route(f"{HOLDER}/member/details/confirm", member_confirm, methods=post),
         Route(f"{HOLDER}/member/download", member_download, methods=post),
-    ]
-
-
-# --- the public verification API ---------------------------------------------------------------
-
-async def _verified(request: Request, threads: Optional[str] = None, **what) -> Response:
-    from certcli.verification.document import verify_document
-
-    server = state(request)
-    now, lang = clock.now(), request_lang(request)
-    document = await server.in_thread(lambda: verify_document(server.home, now, lang, **what), threads)
-    return json_response(document)
-
-
-@endpoint
-async def lookup(request: Request) -> Response:
-    """The public 证书查验: a wrong name and an unknown number get the same answer (the
-    same query runs), so the number of a stranger's certificate says nothing."""
-    limit(request, state(request).lookups)
-    number, name = request.query_params.get("number"), request.query_params.get("name")
-    if number is None or name is None:
-        raise UsageError(detail="number=N&name=NAME")
-    return await _verified(request, number=number[:256], name=name[:256])
-
-
-@endpoint
-async def verify_qr(request: Request) -> Response:
-    body = await json_body(request)
-    return await _verified(request, qr=text(body, "payload", max_length=16384))
-
-
-@endpoint
-async def verify_pdf(request: Request) -> Response:
-    pdf = await read_body(request, state(request).options.max_upload)
-    return await _verified(request, threads="pdf", pdf=pdf)
-
-
-def cross_origin(handler):
-    """Any origin may read this answer: a public route that needs no credentials."""
-
-    @functools.wraps(handler)
-    async def shared(request: Request) -> Response:
-        response = await handler(request)
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
-
-    return shared
-
-
-@endpoint
-async def trust_pem(request: Request) -> Response:
-    """The trust bundle: the file ``--trust-bundle`` names, else the latest one ``admin trust``
-    signed and kept in the home (:func:`certcli.home.trust_file`); read afresh each time, so a
-    new bundle is served as soon as it is written.  The server cannot sign one itself (that
-    needs the root passphrase): without either, 404."""
-    server = state(request)
-    bundle = await server.in_thread(lambda: published_bundle(server.home, server.options.trust_bundle))
-    return Response(bundle, media_type="application/x-pem-file", headers={"Cache-Control": "public, max-age=300"})
-
-
-def bundle_path(home: str, path: Optional[str]) -> Path:
-    """The bundle the server publishes: ``--trust-bundle``, else the home's latest."""
-    from certcli.home import trust_file
-
-    return Path(path) if path else trust_file(Path(home))
-
-
-def published_bundle(home: str, path: Optional[str]) -> bytes:
-    from certcli.verification.context import MAX_TRUST_BYTES, read_regular_file
-
-    chosen = bundle_path(home, path)
-    if not path and not chosen.is_file():
-        raise NotFound(what="trust_bundle", value="certcli admin trust")
-    data = read_regular_file(chosen, "--trust-bundle", MAX_TRUST_BYTES + 1)
-    if len(data) > MAX_TRUST_BYTES:
-        raise BadInput(field="--trust-bundle", reason="too_large")
-    return data
-
-
-@endpoint
-async def trust_ledger(request: Request) -> Response:
-    """A closed key's ledger (``admin trust`` writes them beside the bundle): what
-    ``verify --trust`` and the verification page check a closed key's documents against."""
-    from certcli.pki.trust_bundle import ledger_dir_beside
-    from certcli.verifier.site import is_ledger_name
-
-    name = request.path_params["name"]
-    if not is_ledger_name(name):
-        raise NotFound(what="ledger", value=name[:64])
-    server = state(request)
-
-    def read() -> bytes:
-        from certcli.verification.context import read_regular_file
-
-        path = ledger_dir_beside(bundle_path(server.home, server.options.trust_bundle)) / name
-        if not path.is_file():
-            raise NotFound(what="ledger", value=name)
-        return read_regular_file(path, "ledger", 256 * 2**20)
-
-    data = await server.in_thread(read)
-    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "public, max-age=300"})
-
-
-def public_routes() -> list[BaseRoute]:
-    return [
-        Route("/trust.pem", cross_origin(trust_pem), methods=["GET"]),
-        Route("/trust.ledgers/{name}", cross_origin(trust_ledger), methods=["GET"]),
-        Route(f"{API}/lookup", cross_origin(lookup), methods=["GET"]),
-        Route(f"{API}/verify/qr", cross_origin(verify_qr), methods=["POST"]),
-        Route(f"{API}/verify/pdf", cross_origin(verify_pdf), methods=["POST"]),
     ]
 
 
@@ -507,8 +365,11 @@ def create_app(options: ServeOptions) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app):
-        yield
-        server.pool.close()
+        server.start()
+        try:
+            yield
+        finally:
+            server.stop()
 
     routes = [Route("/healthz", healthz, methods=["GET"]), Route("/openapi.json", openapi, methods=["GET"]),
               *public_routes(), *holder_routes(), *page_routes(options, prefix)]
@@ -530,24 +391,9 @@ def asgi_app(options: ServeOptions) -> Frontline:
 def app_from_environment() -> Frontline:
     """uvicorn's factory (``certcli.server.app:app_from_environment``): every worker
     process builds its app from the options ``certcli serve`` put in the environment."""
-    return_large_blocks()
-    return asgi_app(ServeOptions.from_env())
+    options = ServeOptions.from_env()
+    if options.database_url:     # a worker process started afresh: the store `certcli serve` was given
+        from certcli.home import use_database_url
 
-
-def return_large_blocks() -> None:
-    """Keep the server's RSS flat: give every large freed block back to the system at once.
-
-    Each password check and each public lookup runs scrypt in a worker thread with a 16 MiB
-    work area (issue 12).  glibc serves blocks that large with mmap at first, but raises
-    its mmap threshold each time one is freed, so later ones come from the threads' own
-    heap arenas and stay resident: a lookup load grew the server from ~130 to ~550 MiB.
-    A fixed threshold (``M_MMAP_THRESHOLD``) keeps them mmapped and returned on free.
-    Nothing happens where the C library is not glibc."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, 1 << 20)          # M_MMAP_THRESHOLD = -3: 1 MiB, fixed from now on
-    except (OSError, AttributeError, TypeError):
-        pass
+        use_database_url(options.database_url)
+    return asgi_app(options)

@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import os
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -114,10 +113,16 @@ def endpoint(fn):
             return await fn(request)
         except CertcliError as error:
             return error_response(request, error)
-        except sqlite3.Error as error:
-            from certcli.store import translate_sqlite_error
+        except _database_errors() as error:
+            from certcli.home import database_url
+            from certcli.store import translate_error
 
-            return error_response(request, translate_sqlite_error(error, request.app.state.options.home))
+            where = request.app.state.options.home
+            if database_url() is not None:
+                from certcli.pgstore import masked
+
+                where = masked(database_url())
+            return error_response(request, translate_error(error, where))
         except UnicodeError:  # lone surrogates in a JSON string reach sqlite as text it cannot encode
             return error_response(request, BadInput(field="text", reason="encoding"))
         except OSError as error:
@@ -277,13 +282,22 @@ def limit(request: Request, limiter: Optional[RateLimiter]) -> None:
 
 # --- the store ---------------------------------------------------------------------------------
 
+def _database_errors() -> tuple:
+    """sqlite3's errors and, with ``--database-url``, psycopg's (looked up when one is raised)."""
+    from certcli.store import database_errors
+
+    return database_errors()
+
+
 class StorePool:
     """Open stores, one per worker thread at a time, reused across requests (opening one
     checks the schema).  A connection left in a transaction or hit by a SQLite error is
-    closed instead of reused."""
+    closed instead of reused, and so is one beyond ``max_idle`` idle ones (a burst of
+    lookups holds one each for 0.25 s; each keeps a page cache of its own)."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, max_idle: int = 16):
         self.home = Path(home)
+        self.max_idle = max_idle
         self._idle: list = []
         self._lock = threading.Lock()
 
@@ -299,16 +313,18 @@ class StorePool:
         try:
             yield store
             reusable = True
-        except sqlite3.Error:
+        except _database_errors():
             raise
         except BaseException:
             reusable = True
             raise
         finally:
-            if reusable and not store.conn.in_transaction:
-                with self._lock:
+            reusable = reusable and not store.conn.in_transaction and not getattr(store.conn, "broken", False)
+            with self._lock:
+                if reusable and len(self._idle) < self.max_idle:
                     self._idle.append(store)
-            else:
+                    store = None
+            if store is not None:
                 store.close()
 
     def close(self) -> None:
@@ -375,9 +391,12 @@ class JsonLogFormatter(logging.Formatter):
 
 
 def thread_limiters(cpus: Optional[int] = None) -> dict:
-    """Worker-thread budgets: password hashing (scrypt, 16 MiB each) and PDF checks are
-    CPU-bound and capped near the core count; everything else shares anyio's default."""
+    """Worker-thread budgets: PDF checks (CPU-bound) one per core; logins and registrations
+    twice the scrypt threads (certcli.server.state), to keep those busy; the public oracles,
+    which mostly wait out each guess's 0.25 s floor, their own (never the holders' threads).
+    Everything else shares anyio's default."""
     import anyio
 
     cpus = cpus or os.cpu_count() or 2
-    return {"auth": anyio.CapacityLimiter(max(2, cpus)), "pdf": anyio.CapacityLimiter(max(1, cpus))}
+    return {"auth": anyio.CapacityLimiter(2 * cpus), "pdf": anyio.CapacityLimiter(max(1, cpus)),
+            "oracle": anyio.CapacityLimiter(64)}

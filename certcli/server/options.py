@@ -28,6 +28,7 @@ class ServeOptions:
     forwarded_allow_ips: str = "127.0.0.1"              # proxies whose X-Forwarded-For is believed
     lang: str = "en"                                    # answers without Accept-Language
     trust_bundle: Optional[str] = None                  # the file GET /trust.pem serves
+    database_url: Optional[str] = None                  # --database-url: the PostgreSQL store (issue 15)
 
     @property
     def tls(self) -> bool:

@@ -124,7 +124,8 @@ def verify_qr(payload: str, context: Context, now: datetime, verdict: Verdict | 
     except CertcliError:        # decoded, yet not the bare payload: it cannot be the one recorded
         digest = ""
     found = issued.lookup(context, "qr", digest, claims, info)
-    seal_check(verdict, info, claims.valid_from, now, recorded=found.ok)
+    seal_check(verdict, info, claims.valid_from, now, recorded=found.ok, evidence=found,
+               vouched=issued.vouched(context, now))
     issued.scope_check(verdict, context, claims, info)
     issued.add_issued(verdict, found, info)
     status_check(verdict, context, claims.certificate_no, now)

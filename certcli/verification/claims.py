@@ -79,8 +79,9 @@ def decode_qr(verdict: Verdict, payload, context: Context):
 
 
 def seal_check(verdict: Verdict, info, signed_at: datetime | None, now: datetime,
-               recorded: bool | None = None) -> None:
-    """Was the seal key usable when it signed, and is its certificate still in force?
+               recorded: bool | None = None, *, evidence=None, vouched: bool = True) -> None:
+    """Was the seal key usable when it signed, and is its certificate still in force (or,
+    once ended, was the document signed while it was: :func:`after_expiry`)?
 
     A retired key's signatures count only when made before ``retired_at``; with no
     signing time to go by (an exempt QR payload) a retired key proves nothing.  A
@@ -89,7 +90,9 @@ def seal_check(verdict: Verdict, info, signed_at: datetime | None, now: datetime
     ``recorded`` is what the issuer's registry or the key's ledger says
     (:mod:`certcli.verification.issued`): True overrides the claimed signing time
     (the issuer recorded it before the key closed), False means a retired key's
-    signature counts for nothing, whatever time it claims.
+    signature counts for nothing, whatever time it claims.  ``evidence`` is that lookup
+    (:class:`certcli.verification.issued.Issued`) for the chain model; ``vouched``: the
+    trust it rests on still vouches after the root's end (:func:`issued.vouched`).
     """
     rotated_at = info.rotated_at
     if recorded is True:
@@ -102,11 +105,27 @@ def seal_check(verdict: Verdict, info, signed_at: datetime | None, now: datetime
     elif signed_at is not None and not info.not_before <= signed_at < info.not_after:
         verdict.add("seal_key", False, "seal_not_valid_at_signing", info.key_id)
     elif now >= info.not_after:
-        verdict.add("seal_key", False, "seal_expired", f"{info.key_id} {cst_text(info.not_after)}")
+        ok, reason = after_expiry(info.not_before, info.not_after, signed_at, now, evidence, vouched)
+        verdict.add("seal_key", ok, reason,
+                    cst_text(info.not_after) if ok else f"{info.key_id} {cst_text(info.not_after)}")
     elif now < info.not_before:
         verdict.add("seal_key", False, "seal_not_yet_valid", info.key_id)
     else:
         verdict.add("seal_key", True, detail=info.key_id)
+
+
+def after_expiry(not_before: datetime, not_after: datetime, signed_at: datetime | None, now: datetime,
+                 evidence, vouched: bool) -> tuple[bool, str]:
+    """A certificate that has ended (``now >= not_after``): ``(True, "signed_while_valid")``
+    when the chain model keeps the document valid (:func:`certcli.rules.chain_standing`: in the
+    key's registry or ledger, signed inside the validity, by the registry's time when there is
+    one, else the claimed one); ``(False, "bundle_after_root_expired")`` when only a bundle
+    signed after its root had ended could say so; else ``(False, "seal_expired")``."""
+    recorded = evidence is not None and evidence.ok is True
+    when = getattr(evidence, "signed_at", None) or signed_at
+    if rules.chain_standing(not_before, not_after, now, recorded=recorded, signed_at=when) != "signed_while_valid":
+        return False, "seal_expired"
+    return (True, "signed_while_valid") if vouched else (False, "bundle_after_root_expired")
 
 
 def window_check(verdict: Verdict, valid_from: datetime | None, valid_until: datetime | None,

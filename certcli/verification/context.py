@@ -211,8 +211,18 @@ class Context:
 
     @classmethod
     def load(cls, home: Path, trust: Path | None, ledgers: Path | None = None,
-             max_bundle_age: timedelta | None = None) -> "Context":
+             max_bundle_age: timedelta | None = None, shared_store: object | None = None) -> "Context":
+        """``shared_store``: an open store to read instead of opening the home's (``certcli
+        serve`` reuses its connections across requests); its owner closes it, not :meth:`close`."""
         def store():
+            if shared_store is not None:
+                return shared_store
+            from certcli.home import database_url
+
+            if database_url() is not None:    # --database-url: the shared PostgreSQL store
+                from certcli.store import Store
+
+                return Store(None, database_url=database_url())
             path = store_file(home)
             return ReadOnlyStore(path) if path.is_file() else None
 

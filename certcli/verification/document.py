@@ -26,14 +26,15 @@ def read_pdf(path: Path) -> bytes:
 def verify_document(home: Path, now: datetime, lang: str, *, trust: Optional[Path] = None,
                     pdf: Optional[bytes] = None, pdf_path: Optional[Path] = None, qr: Optional[str] = None,
                     number: Optional[str] = None, name: Optional[str] = None, ledgers: Optional[Path] = None,
-                    max_bundle_age: Optional[timedelta] = None) -> dict:
+                    max_bundle_age: Optional[timedelta] = None, store=None) -> dict:
     """Verify exactly one of a PDF (its bytes, or a file), a QR payload (bare, or the
     ``URL#PAYLOAD`` a verify URL's QR code carries), or a number + name,
     trusting the home's keys (or the bundle ``trust``, with its closed keys' ``ledgers``,
-    refused as stale past ``max_bundle_age``) and reading current status from its store."""
+    refused as stale past ``max_bundle_age``) and reading current status from its store
+    (``store``: one already open, which stays open; ``certcli serve`` passes its own)."""
     from certcli.verification import checks
 
-    context = checks.Context.load(home, trust, ledgers, max_bundle_age)
+    context = checks.Context.load(home, trust, ledgers, max_bundle_age, shared_store=store)
     try:
         if pdf_path is not None:
             pdf = read_pdf(pdf_path)
@@ -46,7 +47,8 @@ def verify_document(home: Path, now: datetime, lang: str, *, trust: Optional[Pat
         else:
             verdict = checks.verify_lookup(context, number or "", name or "", now)
     finally:
-        context.close()
+        if store is None:
+            context.close()
     from certcli import clock
 
     verdict.checked_at, verdict.clock_overridden = now, clock.overridden()

@@ -18,6 +18,12 @@ writes whatever signing time it likes.  So:
   knows them): the check says so and does not fail;
 * the bundle (or the store) also says which seal may sign which qualification:
   another seal's key on it is ``seal_not_for_qualification``.
+
+What the registry or a ledger says is also what keeps a document valid after its
+seal certificate has ended (the chain model, :func:`certcli.rules.chain_standing`):
+recorded, and signed while the certificate was in force.  After the ROOT has ended
+too, a trust bundle counts only if the root signed it while in force
+(:func:`vouched`); the issuer's own registry always does.
 """
 from __future__ import annotations
 
@@ -36,6 +42,7 @@ class Issued:
     ok: bool | None
     reason: str = "ok"
     detail: str = ""
+    signed_at: datetime | None = None   # when the issuer signed it, as its registry recorded (online only)
 
 
 def registry_ready(context: Context) -> bool:
@@ -47,7 +54,8 @@ def registry_ready(context: Context) -> bool:
 
         try:
             row = context.store.one("SELECT value FROM meta WHERE key = ?", (REGISTRY_READY_KEY,))
-        except sqlite3.OperationalError:      # not migrated yet: no registry at all
+        except sqlite3.OperationalError:      # a read-only SQLite store not migrated yet: no registry at all
+            # (a PostgreSQL store is migrated when it is opened)
             row = None
         context._cache["registry_ready"] = row is not None and row["value"] == "complete"
     return context._cache["registry_ready"]
@@ -77,7 +85,7 @@ def _registry(context: Context, form: str, digest: str, claims, info) -> Issued:
         return Issued(False, "document_mismatch", problem)
     if info.retired_at is not None and datetime.fromisoformat(row["signed_at"]) >= info.retired_at:
         return Issued(False, "seal_compromised", f"{info.key_id} {cst_text(info.retired_at)}")
-    return Issued(True, "ok", row["document_no"] or "")
+    return Issued(True, "ok", row["document_no"] or "", datetime.fromisoformat(row["signed_at"]))
 
 
 def _mismatch(row: dict, certificate: dict | None, form: str, claims, info) -> str:
@@ -145,6 +153,15 @@ def scope_check(verdict: Verdict, context: Context, claims, info) -> None:
     if wrong:
         check.ok, check.reason = False, "seal_not_for_qualification"
         check.detail = f"{info.seal_id or info.key_id}: {claims.qualification_code}"
+
+
+def vouched(context: Context, now: datetime) -> bool:
+    """Can what the verdict rests on still vouch for documents signed before the root ended?
+    The issuer's store (its registry) can; a trust bundle only if its root signed it while in
+    force (:func:`certcli.rules.root_vouches`)."""
+    if context.store is not None or context.bundle is None or context.root is None:
+        return True
+    return rules.root_vouches(context.root.not_valid_after_utc, now, context.bundle.issued_at)
 
 
 def note_bundle(verdict: Verdict, context: Context, now: datetime) -> None:

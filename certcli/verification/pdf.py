@@ -34,7 +34,7 @@ from io import BytesIO
 
 from certcli.documents.cms import signed_digest
 from certcli.verification import issued
-from certcli.verification.claims import decode_qr, seal_check, status_check, window_check
+from certcli.verification.claims import after_expiry, decode_qr, seal_check, status_check, window_check
 from certcli.verification.cms import check_cms
 from certcli.verification.context import MAX_PDF_BYTES, Context, Located, Verdict
 from certcli.verification.context import Reject as _Reject
@@ -208,9 +208,12 @@ def _signature_fields(root) -> list:
     return found
 
 
-def signer_check(verdict: Verdict, info, signer, context: Context, now: datetime) -> None:
+def signer_check(verdict: Verdict, info, signer, context: Context, now: datetime,
+                 found: issued.Issued | None = None, signed_at: datetime | None = None) -> None:
     """The ``signer_chain`` check: the embedded seal certificate is issued by the
-    trusted root, made for signing, and it and the root are in force at ``now``.
+    trusted root, made for signing, and it and the root are in force at ``now``, or,
+    once ended, were in force when the issuer signed this recorded document (the chain
+    model: ``found``, the registry's or ledger's answer; ``valid_at_signing``).
     The key itself was matched against the trusted seal keys in stage 2."""
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
@@ -228,7 +231,9 @@ def signer_check(verdict: Verdict, info, signer, context: Context, now: datetime
     if not made_for_signing:
         verdict.add("signer_chain", False, "untrusted_signer", info.key_id)
     elif now >= not_after:
-        verdict.add("signer_chain", False, "seal_expired", info.key_id)
+        ok, reason = after_expiry(not_before, not_after, signed_at, now, found, issued.vouched(context, now))
+        verdict.add("signer_chain", ok, "valid_at_signing" if ok else reason,
+                    (info.seal_id or info.key_id) if ok else info.key_id)
     elif now < not_before or now < root.not_valid_before_utc:
         verdict.add("signer_chain", False, "seal_not_yet_valid", info.key_id)
     else:
@@ -270,41 +275,47 @@ def verify_pdf(data: bytes, context: Context, now: datetime) -> Verdict:
             check.ok, check.reason, check.detail = False, reject.reason, reject.detail
         return verdict.skip_rest(PDF_CHECKS)
     info = seal[0]
-    signer_check(verdict, info, signer, context, now)
     signed_at = result["signing_time"]
+    # the claims first: whether the issuer recorded this PDF decides, once its seal certificate
+    # has ended, whether it still counts (the chain model); the checks are listed in PDF_CHECKS order
+    claims = _document_claims(verdict, result, key_id, context)
+    recorded = None if claims is None else \
+        issued.lookup(context, "pdf", signed_digest(data, found.b, found.c, found.d), claims, info)
+    signer_check(verdict, info, signer, context, now, recorded, signed_at)
     if signed_at is None:
         verdict.add("seal_key", False, "seal_not_valid_at_signing", "no signing time")
     else:
-        seal_check(verdict, info, signed_at, now)
+        seal_check(verdict, info, signed_at, now, evidence=recorded, vouched=issued.vouched(context, now))
     if not result["certified"] or not result["no_changes"]:
         verdict.add("certification", False, "not_certified")
     else:
         verdict.add("certification", True)
-    _document_data(verdict, result, key_id, info, signed_digest(data, found.b, found.c, found.d), context, now)
+    if claims is not None:
+        issued.scope_check(verdict, context, claims, info)
+        issued.add_issued(verdict, recorded, info)
+        status_check(verdict, context, claims.certificate_no, now)
+        window_check(verdict, claims.valid_from, claims.valid_until, now)
     verdict.facts["signed_at"] = signed_at
     return verdict.skip_rest(PDF_CHECKS)
 
 
-def _document_data(verdict: Verdict, result: dict, key_id: str, info, digest: str, context: Context,
-                   now: datetime) -> None:
-    """The signed QR payload in the document information: certificate number, window;
-    and whether the issuer issued exactly this PDF (``digest``: over its /ByteRange, the
-    CMS messageDigest; :mod:`certcli.verification.issued`).  A stolen key can backdate
-    /M: a retired key's signature counts only on a document the issuer recorded."""
+def _document_claims(verdict: Verdict, result: dict, key_id: str, context: Context):
+    """The signed QR payload in the document information (certificate number, window), or
+    None (``qr_signature`` failed).  What it names is then looked up: did the issuer issue
+    exactly this PDF (its digest over the /ByteRange, the CMS messageDigest;
+    :mod:`certcli.verification.issued`)?  A stolen key can backdate /M: a retired key's
+    signature counts only on a document the issuer recorded."""
     if not result["payload"]:
         verdict.add("qr_signature", False, "missing_qr")
-        return
+        return None
     decoded = decode_qr(verdict, result["payload"], context)
     if decoded is None:
-        return
+        return None
     claims, _ = decoded
     signed_at = result["signing_time"]
     if claims.key_id != key_id or (claims.valid_from is not None and (
             signed_at is None or abs(claims.valid_from - signed_at) > _ONE_SECOND)):
         check = verdict.get("qr_signature")
         check.ok, check.reason = False, "qr_mismatch"
-        return
-    issued.scope_check(verdict, context, claims, info)
-    issued.add_issued(verdict, issued.lookup(context, "pdf", digest, claims, info), info)
-    status_check(verdict, context, claims.certificate_no, now)
-    window_check(verdict, claims.valid_from, claims.valid_until, now)
+        return None
+    return claims

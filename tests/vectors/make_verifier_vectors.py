@@ -303,9 +303,18 @@ def build() -> dict:
     add("retired_key_exempt_recorded", "an exempt copy (no signing time) the issuer recorded",
         payload(retired, "2019TAX310100003", "TAX"))
     # seal certificates out of their validity
-    add("seal_expired", "the seal certificate has expired (its key is closed: ledger checked too)",
+    add("seal_expired_signed_while_valid", "the seal certificate has expired, but the document was signed while "
+        "it was valid and is in the key's ledger: valid (the chain model)",
         payload(expired, "2022ECO110100001", "ECO", signed_at=cst("2026-01-15T10:00:00"),
                 until=cst("2026-04-15T00:00:00")))
+    add("seal_expired", "the seal certificate has expired and the document is not in the key's ledger",
+        payload(expired, "2022ECO110100001", "ECO", signed_at=cst("2026-01-16T10:00:00"),
+                until=cst("2026-04-16T00:00:00"), record=False))
+    exempt_expired = payload(expired, "2022ECO110100001", "ECO")
+    add("root_expired_bundle_signed_before", "years later the root has ended too: a bundle it signed while in "
+        "force still vouches for the recorded exempt copy", exempt_expired, now=cst("2046-06-01T10:00:00"))
+    add("root_expired_bundle_signed_after", "the same, with a bundle signed after the root had ended: it proves "
+        "nothing", exempt_expired, now=cst("2046-06-01T10:00:00"), bundle="after_root")
     add("seal_not_yet_valid", "the seal certificate starts later", payload(early, "2022ECO110100001", "ECO"))
     add("seal_not_valid_at_signing", "signed before the seal certificate's start",
         payload(early, "2022ECO110100001", "ECO", signed_at=signed, until=until))
@@ -346,7 +355,8 @@ def build() -> dict:
                                       kind=b"x")))
 
     main = issuer.bundle([ministry, association, rotated, retired, expired, early], revoked=[REVOKED_NO])
-    bundles = {"main": main}
+    after_root = issuer.bundle([ministry, expired], issued_at=cst("2045-06-01T10:00:00"), days=366)
+    bundles = {"main": main, "after_root": after_root}
     bad = bad_bundles(main["pem"], issuer, ministry)
     scanned = [{"scanned": text, "payload": qrpayload.payload_of(text)} for text in (
         annotation, "https://verify.example.cn/v#" + annotation, "HTTPS://VERIFY.EXAMPLE.CN/V#" + annotation,

@@ -575,7 +575,7 @@
       throw new BundleError("revocation_list_mismatch");
     }
     return { root_key_id: hex((await sha256(root.spki)).subarray(0, 8)), root_name: pyStr(rootEntry.name),
-      issued_at: parseInstant(manifest.issued_at), next_update: parseInstant(manifest.next_update),
+      root_not_after: root.notAfter, issued_at: parseInstant(manifest.issued_at), next_update: parseInstant(manifest.next_update),
       keys: keys, qualifications: qualifications, ledgers: ledgers, revoked: revoked };
   }
 
@@ -692,7 +692,15 @@
       }) };
   };
 
-  function sealCheck(verdict, info, signedAt, now, recorded) {
+  /** rules.root_vouches: after the root has ended, only a bundle it signed while in force vouches. */
+  function rootVouches(bundle, now) {
+    return now < bundle.root_not_after || (bundle.issued_at !== null && bundle.issued_at < bundle.root_not_after);
+  }
+
+  /** claims.seal_check; once the certificate has ended, the chain model (rules.chain_standing):
+   * recorded in the key's ledger (which holds only what it signed while in force), signed
+   * inside the validity when a time is known, and a bundle that still vouches. */
+  function sealCheck(verdict, info, signedAt, now, recorded, vouched) {
     var rotatedAt = recorded === true ? null : info.rotated_at;
     if (info.retired_at !== null && recorded !== true &&
         (recorded === false || signedAt === null || signedAt >= info.retired_at)) {
@@ -702,7 +710,13 @@
     } else if (signedAt !== null && !(info.not_before <= signedAt && signedAt < info.not_after)) {
       verdict.add("seal_key", false, "seal_not_valid_at_signing", info.key_id);
     } else if (now >= info.not_after) {
-      verdict.add("seal_key", false, "seal_expired", info.key_id + " " + cstText(info.not_after));
+      if (recorded !== true) {
+        verdict.add("seal_key", false, "seal_expired", info.key_id + " " + cstText(info.not_after));
+      } else if (!vouched) {
+        verdict.add("seal_key", false, "bundle_after_root_expired", info.key_id + " " + cstText(info.not_after));
+      } else {
+        verdict.add("seal_key", true, "signed_while_valid", cstText(info.not_after));
+      }
     } else if (now < info.not_before) {
       verdict.add("seal_key", false, "seal_not_yet_valid", info.key_id);
     } else {
@@ -799,7 +813,7 @@
     // issued (a closed key's ledger), seal_key, scope
     var digest = await sha256(concat([utf8.encode(PREFIX), parts.body]));
     var found = await ledgerLookup(bundle, digest, info, options);
-    sealCheck(verdict, info, claims.valid_from, now, found.ok);
+    sealCheck(verdict, info, claims.valid_from, now, found.ok, rootVouches(bundle, now));
     var check = verdict.get("seal_key");
     if (check && check.ok && (bundle.qualifications[info.key_id] || []).indexOf(claims.qualification_code) < 0) {
       check.ok = false;
