@@ -81,6 +81,30 @@ def no_orphan_worker(roster, timeout=10.0):
     return not roster_workers(roster)
 
 
+def processes_of(home):
+    """Live processes running for ``home`` (its CERTCLI_HOME in their environment): a pool's
+    workers are forks of their run, with its command line and environment."""
+    marker = f"CERTCLI_HOME={home}".encode() + b"\0"
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                if marker in handle.read():
+                    with open(f"/proc/{pid}/stat", "rb") as stat:
+                        if stat.read().rsplit(b")", 1)[1].split()[0] != b"Z":
+                            found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def none_left(home, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while processes_of(home) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not processes_of(home)
+
+
 def integrity_ok(db) -> bool:
     """SQLite's page check; a PostgreSQL server checks its own pages (nothing to ask)."""
     return BACKEND != "sqlite" or db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -230,6 +254,7 @@ def crash_processing(tmp_path, documents, kills):
         # landed mid-processing: alive when killed, some documents stored but not all
         assert alive, f"kill {done + 1}: processing had ended before the kill"
         assert before < after < documents, f"kill {done + 1}: {before} -> {after} of {documents} documents"
+        assert none_left(home), "the killed run's pool workers outlived it"
         assert_no_half_documents(home)
     result = certcli(home, "admin", "process", env=env)
     assert result.returncode == 0, result.stdout

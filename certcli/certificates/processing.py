@@ -125,7 +125,11 @@ def with_verify_url(jobs: list[Job], store: Store) -> list[Job]:
 _WORKER: dict = {}
 
 
-def _init_worker(keys_dir: str, passphrase: bytes, now: datetime) -> None:
+def _init_worker(keys_dir: str, passphrase: bytes, now: datetime, parent: int | None = None) -> None:
+    if parent is not None:     # a pool worker: it must not outlive a killed run
+        from certcli.pools import exit_with_parent
+
+        exit_with_parent(parent)
     _WORKER["signers"] = SealSigners(Path(keys_dir), passphrase, now)  # refuses a key that may not sign now
     _WORKER["now"] = now
 
@@ -262,7 +266,8 @@ class _Run:
             # fork: workers inherit the imported modules instead of importing them again.
             self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                             initializer=_init_worker,
-                                            initargs=(str(self.keys_dir), self.passphrase, self.now))
+                                            initargs=(str(self.keys_dir), self.passphrase, self.now,
+                                                      os.getpid()))
         size = max(1, min(32, len(jobs) // (workers * 4)))
         return [self.pool.submit(_work_all, jobs[i:i + size]) for i in range(0, len(jobs), size)]
 

@@ -209,27 +209,15 @@ def _start_worker(settings: Settings, parent: Optional[int] = None) -> None:
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's: it stops the pool and reports
-        _exit_with(parent)
+        from certcli.pools import exit_with_parent
+
+        exit_with_parent(parent)
     _WORKER.clear()
     _WORKER["settings"] = settings
     try:
         _WORKER["context"] = open_context(settings)
     except Exception as error:  # noqa: BLE001 - reported with the first file, by the parent
         _WORKER["error"] = error
-
-
-def _exit_with(parent: int) -> None:
-    """End this worker when its parent is gone (killed, not stopped: a pool's workers would
-    otherwise wait for work forever)."""
-    import threading
-    import time
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="certcli-parent-watch", daemon=True).start()
 
 
 def _stop_worker() -> None:
