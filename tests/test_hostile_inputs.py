@@ -148,7 +148,9 @@ def test_a_fifo_swapped_in_after_the_check_is_caught_on_the_descriptor(tmp_path,
 
 # --- a closed pipe never changes the exit status ----------------------------------------------
 
-@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+# one pair by default, the other pair in the slow pass (each is a dozen subprocess runs)
+@pytest.mark.parametrize("unbuffered", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["buffered", "unbuffered"])
 @pytest.mark.parametrize("reader", ["head -1", "true"])
 def test_closed_pipe_keeps_the_exit_status(genuine, forged, reader, unbuffered):
     """``certcli verify good.pdf | head -1`` exits 0, a NOT VALID file still exits 1,

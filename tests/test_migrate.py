@@ -158,6 +158,7 @@ def ledger(url: str) -> dict:
         return dict(conn.execute("SELECT item, value FROM certcli_migration").fetchall())
 
 
+@pytest.mark.slow
 def test_a_killed_migration_run_again_completes(tmp_path, url):
     home = big_home(tmp_path, 100_000)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTCLI_")}

@@ -219,6 +219,7 @@ def test_the_json_demo_without_keep_reports_no_paths(tmp_path):
     assert document["files"] == {}
 
 
+@pytest.mark.slow   # the whole demo again (tests/test_demo.py runs it by default)
 def test_the_demo_with_keep_ends_with_a_summary_whose_paths_exist(tmp_path):
     folder = tmp_path / "kept-demo"
     done = _demo("demo", "--keep", str(folder), cwd=tmp_path)
