@@ -60,49 +60,46 @@ def start(home, *args, env=None):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def roster_workers(roster):
-    """Live parsing workers (certcli.roster.stream) for ``roster``."""
+def live_processes(wanted):
+    """Pids of live (not zombie) processes for which ``wanted(cmdline, environ)`` holds."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                cmdline = handle.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline, open(f"/proc/{pid}/environ", "rb") as environ, \
+                    open(f"/proc/{pid}/stat", "rb") as stat:
+                if wanted(cmdline.read(), environ.read()) and stat.read().rsplit(b")", 1)[1].split()[0] != b"Z":
+                    found.append(int(pid))
         except OSError:
             continue
-        if b"certcli.roster.stream" in cmdline and str(roster).encode() in cmdline:
-            found.append(int(pid))
     return found
 
 
-def no_orphan_worker(roster, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while roster_workers(roster) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not roster_workers(roster)
+def roster_workers(roster):
+    """Live parsing workers (certcli.roster.stream) for ``roster``."""
+    return live_processes(lambda cmdline, _: b"certcli.roster.stream" in cmdline and str(roster).encode() in cmdline)
 
 
 def processes_of(home):
     """Live processes running for ``home`` (its CERTCLI_HOME in their environment): a pool's
     workers are forks of their run, with its command line and environment."""
     marker = f"CERTCLI_HOME={home}".encode() + b"\0"
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as handle:
-                if marker in handle.read():
-                    with open(f"/proc/{pid}/stat", "rb") as stat:
-                        if stat.read().rsplit(b")", 1)[1].split()[0] != b"Z":
-                            found.append(int(pid))
-        except OSError:
-            continue
-    return found
+    return live_processes(lambda _, environ: marker in environ)
+
+
+def gone(find, timeout=10.0):
+    """Whether ``find()`` comes back empty within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while find() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not find()
+
+
+def no_orphan_worker(roster, timeout=10.0):
+    return gone(lambda: roster_workers(roster), timeout)
 
 
 def none_left(home, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while processes_of(home) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not processes_of(home)
+    return gone(lambda: processes_of(home), timeout)
 
 
 def integrity_ok(db) -> bool:
@@ -204,30 +201,36 @@ def test_many_killed_imports_of_a_big_roster_then_a_rerun_equal_one_clean_run(tm
 COMPLETED = "SELECT count(*) FROM annotations WHERE status = 'completed'"
 
 
-def pending_home(tmp_path, documents):
+def pending_home(tmp_path, documents, url=None, numbers="P{:04d}"):
     """A home (real clock: validators check the keys against it) with ``documents`` pending
     annotations of one holder.  Issue and keys through the CLI; the applications through
-    the library, as a few hundred CLI processes would take minutes."""
+    the library, as a few hundred CLI processes would take minutes.  ``url``: its store
+    (``""`` the home's SQLite file, else a database URL); None: the selected test backend."""
     from certcli import accounts
     from certcli.certificates import holder
+    from certcli.store import open_store
 
     home = tmp_path / "home"
     env = dict(env_for(home), CERTCLI_NOW="")
-    rows = [cert_row(no=f"P{i:04d}") for i in range(documents)]
+    if url is not None:
+        env["CERTCLI_DATABASE_URL"] = url
+    rows = [cert_row(no=numbers.format(i)) for i in range(documents)]
     roster = write_roster(tmp_path / "r.csv", rows)
-    assert certcli(home, "admin", "init", env=env).returncode == 0
-    assert certcli(home, "admin", "issue", roster, env=env).returncode == 0
+    for args in (("admin", "init"), ("admin", "issue", roster)):
+        result = certcli(home, *args, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
     now = datetime.now(rules.CST)
-    store = store_of(home)
+    store = store_of(home) if url is None else open_store(home, database_url=url)
     try:
         account = accounts.register(store, id_type="resident_id", id_number=rows[0]["id_number"], name="王小明",
                                     password=PASSWORD, now=now)
         accounts.accept_terms(store, account, now)
         for row in rows:
             holder.apply_annotation(store, account, row["certificate_no"], scenario=None, days=30, now=now)
+        pending = store.conn.execute("SELECT count(*) FROM annotations WHERE status = 'pending'").fetchone()[0]
     finally:
         store.close()
-    assert count(home, "SELECT count(*) FROM annotations WHERE status = 'pending'") == documents
+    assert pending == documents
     return home, env
 
 

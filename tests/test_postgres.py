@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -17,6 +18,7 @@ from certcli import accounts, audit, rules
 from certcli.certificates import holder, issuance
 from certcli.errors import CertcliError
 from certcli.store import database_errors
+from test_concurrency import _annotator
 from conftest import HOLDER_ID, PASSWORD, ROOT, Cli, cert_row, store_db, store_of, use_database, write_roster
 
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=rules.CST)
@@ -152,20 +154,6 @@ def _race(target, args, processes, timeout=180):
     return workers, results
 
 
-def _annotator(home, account, rounds, barrier, results):
-    store = store_of(home)
-    for round_no in range(rounds):
-        barrier.wait()
-        try:
-            holder.apply_annotation(store, account, f"R{round_no:05d}", scenario="self-use", days=30, now=NOW)
-            results.put((round_no, "ok"))
-        except CertcliError as error:
-            results.put((round_no, error.code))
-        except database_errors() as error:
-            results.put((round_no, f"database: {error}"))
-    store.close()
-
-
 def test_sixteen_processes_racing_for_the_last_quota_slot_never_win_twice(tmp_path, url):
     processes, rounds = 16, 200
     home = tmp_path / "home"
@@ -183,7 +171,7 @@ def test_sixteen_processes_racing_for_the_last_quota_slot_never_win_twice(tmp_pa
                              (cert_id, day + "T09:00:00+08:00", day, day + "T00:00:00+08:00"))
     store.close()
     barrier = ctx.Barrier(processes)
-    workers, results = _race(_annotator, (home, account, rounds, barrier), processes)
+    workers, results = _race(partial(_annotator, rounds=rounds), (home, account, barrier), processes)
     outcomes = [results.get(timeout=300) for _ in range(processes * rounds)]
     for worker in workers:
         worker.join(timeout=60)

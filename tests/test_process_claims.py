@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PASSWORD, cert_row, write_roster
 from test_crash import certcli, env_for
+from test_crash import pending_home as crash_pending_home
 
 CLAIM_SECONDS = 3
 WAIT = 600.0   # hang guard
@@ -54,28 +54,7 @@ def figure(home: Path, url: str, sql: str, params=()):
 def pending_home(tmp_path: Path, url: str, documents: int) -> tuple[Path, dict]:
     """A home (its store: the SQLite file or ``url``) with ``documents`` pending annotations
     of one holder: keys and roster through the CLI, the applications through the library."""
-    from certcli import accounts, rules
-    from certcli.certificates import holder
-
-    home = tmp_path / "home"
-    env = dict(env_for(home), CERTCLI_NOW="", CERTCLI_DATABASE_URL=url)   # real clock: keys are checked against it
-    rows = [cert_row(no=f"Q{i:05d}") for i in range(documents)]
-    roster = write_roster(tmp_path / "r.csv", rows)
-    for args in (("admin", "init"), ("admin", "issue", roster)):
-        result = certcli(home, *args, env=env)
-        assert result.returncode == 0, result.stdout + result.stderr
-    now = datetime.now(rules.CST)
-    store = open_home(home, url)
-    try:
-        account = accounts.register(store, id_type="resident_id", id_number=rows[0]["id_number"], name="王小明",
-                                    password=PASSWORD, now=now)
-        accounts.accept_terms(store, account, now)
-        for row in rows:
-            holder.apply_annotation(store, account, row["certificate_no"], scenario=None, days=30, now=now)
-    finally:
-        store.close()
-    assert figure(home, url, "SELECT count(*) FROM annotations WHERE status = 'pending'") == documents
-    return home, env
+    return crash_pending_home(tmp_path, documents, url=url, numbers="Q{:05d}")
 
 
 def start_run(home: Path, env: dict, *extra: str) -> subprocess.Popen:
