@@ -1,9 +1,9 @@
 """A throwaway PostgreSQL server for the PostgreSQL benchmarks (bench/postgres_bench.py).
 
-As tests/postgres.py does for the tests: ``initdb`` + ``pg_ctl`` in a temporary folder,
+Also the tests' server (tests/postgres.py): ``initdb`` + ``pg_ctl`` in a temporary folder,
 listening only on a unix socket there, trust authentication for the ``postgres`` role; run
 as the ``postgres`` user when this process is root (the server refuses root).  Unlike the
-tests' server it keeps ``fsync`` on; ``synchronous_commit = off`` gives the guarantee of
+tests' server (fsync off) it keeps ``fsync`` on; ``synchronous_commit = off`` gives the guarantee of
 certcli's SQLite setting (WAL, ``synchronous=NORMAL``): a power cut may lose the last
 commits, never corrupt the database.
 """
@@ -29,13 +29,20 @@ def _as_postgres(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
 
+# The benchmarks' settings: durable (fsync on), as a deployment would run.
+BENCH_SETTINGS = "-c synchronous_commit=off -c max_connections=100 -c shared_buffers=256MB"
+
+
 class Cluster:
-    def __init__(self):
+    """One throwaway server; ``settings``: its ``-c`` options (tests/postgres.py passes its own)."""
+
+    def __init__(self, settings: str = BENCH_SETTINGS, prefix: str = "certcli-bench-pg-"):
         folder = bindir()
         if folder is None or not (folder / "initdb").exists():
             raise RuntimeError("PostgreSQL (initdb, pg_ctl) is not installed")
         self.bindir = folder
-        self.folder = Path(tempfile.mkdtemp(prefix="certcli-bench-pg-"))
+        self.settings = settings
+        self.folder = Path(tempfile.mkdtemp(prefix=prefix))
         if os.geteuid() == 0:
             shutil.chown(self.folder, user="postgres", group="postgres")
         os.chmod(self.folder, 0o755)
@@ -48,8 +55,7 @@ class Cluster:
     def start(self) -> Cluster:
         self._run([str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
                    "-E", "UTF8", "--locale=C.UTF-8"])
-        options = (f"-k {self.folder} -c listen_addresses='' -c synchronous_commit=off "
-                   "-c max_connections=100 -c shared_buffers=256MB")
+        options = f"-k {self.folder} -c listen_addresses='' {self.settings}"
         self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"),
                    "-o", options, "-w", "-t", "60", "start"])
         return self

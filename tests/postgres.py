@@ -14,64 +14,19 @@ test (conftest.need_tool's rule), elsewhere it skips.
 from __future__ import annotations
 
 import atexit
-import glob
 import itertools
 import os
-import shutil
-import subprocess
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 
-_cluster: "Cluster | None" = None
+_cluster = None   # bench.pgcluster.Cluster, started by the first test that needs it
 _counter = itertools.count()
 
 
-def _bindir() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(os.path.realpath(found)).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return Path(candidates[-1]).parent if candidates else None
-
-
-def _as_postgres(argv: list[str]) -> list[str]:
-    if os.geteuid() != 0:
-        return argv
-    return ["runuser", "-u", "postgres", "--", *argv]
-
-
-class Cluster:
-    def __init__(self, bindir: Path):
-        self.bindir = bindir
-        # short: a unix socket path must stay under ~100 bytes
-        self.folder = Path(tempfile.mkdtemp(prefix="certcli-pg-"))
-        self.data = self.folder / "data"
-        self.socket_dir = self.folder
-        if os.geteuid() == 0:
-            shutil.chown(self.folder, user="postgres", group="postgres")
-        os.chmod(self.folder, 0o755)
-
-    def start(self) -> None:
-        run = lambda argv: subprocess.run(_as_postgres(argv), check=True,  # noqa: E731
-                                          capture_output=True, text=True, timeout=120)
-        run([str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
-             "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
-        options = (f"-k {self.socket_dir} -c listen_addresses='' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
-        run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"),
-             "-o", options, "-w", "-t", "60", "start"])
-        atexit.register(self.stop)
-
-    def stop(self) -> None:
-        subprocess.run(_as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data),
-                                     "-m", "immediate", "stop"]), capture_output=True, timeout=60)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def url(self, database: str) -> str:
-        return f"postgresql://postgres@/{database}?host={self.socket_dir}"
+# Durability off: the cluster is thrown away after the run; room for the many-process races.
+TEST_SETTINGS = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                 "-c max_connections=300")
 
 
 def admin_url() -> str:
@@ -81,14 +36,16 @@ def admin_url() -> str:
     if given:
         return given
     if _cluster is None:
-        bindir = _bindir()
-        if bindir is None or not (bindir / "initdb").exists():
-            message = "PostgreSQL (initdb, pg_ctl) is not installed"
+        from bench.pgcluster import Cluster
+
+        try:
+            cluster = Cluster(TEST_SETTINGS, prefix="certcli-pg-")
+        except RuntimeError as error:     # PostgreSQL is not installed
             if os.environ.get("CI", "").lower() == "true":
-                pytest.fail(message + " (required under CI)")
-            pytest.skip(message)
-        cluster = Cluster(bindir)
+                pytest.fail(f"{error} (required under CI)")
+            pytest.skip(str(error))
         cluster.start()
+        atexit.register(cluster.stop)
         _cluster = cluster
     return _cluster.url("postgres")
 
