@@ -25,29 +25,16 @@ import stat
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from certcli import rules
 from certcli.membership import rules as member_rules
 from certcli.errors import BadRoster, CertcliError
+from certcli.roster.columns import (  # noqa: F401 - FIELDS, REQUIRED, RosterWarning, column_key: re-exported
+    FIELDS, HEADER_ALIASES, MAX_WARNINGS, REQUIRED, RosterWarning, _columns_of, _missing, _suggest, column_key,
+)
+from certcli.roster.sniff import _CountingLines, detect_encoding, sniff  # noqa: F401 - re-exported
 
-FIELDS = ("certificate_no", "name", "id_type", "id_number", "qualification", "level",
-          "issued_on", "issuer", "seal", "region", "specialty", "approval_no", "photo",
-          # membership certificates (certcli.membership.service); photo is then the exam-system photo file
-          "kind", "birth_date", "mobile", "email", "exam_pass_year")
-# level may be empty: association qualifications such as 税务师 have none.
-REQUIRED = ("certificate_no", "name", "id_number", "qualification", "issued_on", "issuer")
-
-HEADER_ALIASES = {
-    "证书编号": "certificate_no", "证书号": "certificate_no", "管理号": "certificate_no",
-    "姓名": "name", "证件类型": "id_type", "证件号码": "id_number", "身份证号": "id_number",
-    "资格名称": "qualification", "级别": "level", "签发日期": "issued_on", "发证日期": "issued_on",
-    "发证机构": "issuer", "颁发单位": "issuer", "印章": "seal", "印章类型": "seal",
-    "地区": "region", "省份": "region", "专业": "specialty", "批准文号": "approval_no", "照片": "photo",
-    "exam_photo": "photo", "考试照片": "photo", "类别": "kind", "证书类别": "kind", "出生日期": "birth_date",
-    "手机": "mobile", "手机号": "mobile", "移动电话": "mobile", "电子邮件": "email", "邮箱": "email",
-    "考试通过年度": "exam_pass_year", "考试合格年度": "exam_pass_year",
-}
 ID_TYPE_ALIASES = {
     "居民身份证": "resident_id", "身份证": "resident_id", "护照": "passport",
     "港澳居民来往内地通行证": "hk_macao_permit", "台湾居民来往大陆通行证": "taiwan_permit",
@@ -87,23 +74,6 @@ class RosterRow(NamedTuple):  # a NamedTuple: a million of them are made per imp
 
 
 @dataclass(frozen=True)
-class RosterWarning:
-    """A header problem that costs no row: ``kind`` is ``unknown_column`` (a column
-    no roster field has, so its values are ignored; ``suggestion`` is the nearest
-    known column, if any) or ``duplicate_column`` (only the first is read)."""
-
-    kind: str
-    column: str
-    suggestion: str | None = None
-
-    def as_json(self) -> dict:
-        return {"kind": self.kind, "column": self.column, "suggestion": self.suggestion}
-
-    def describe(self) -> str:
-        return f"{self.column} → {self.suggestion}" if self.suggestion else self.column
-
-
-@dataclass(frozen=True)
 class RowError:
     line: int
     reason: str  # stable code, e.g. "invalid_id_number"
@@ -125,73 +95,6 @@ def parse_day(text: str) -> date:
         raise ValueError(text)
     y, m, d = (int(g) for g in (match.group(1, 2, 3) if match.group(1) else match.group(4, 5, 6)))
     return date(y, m, d)
-
-
-class _CountingLines:
-    """Yields decoded lines and tracks bytes read, for a progress bar."""
-
-    def __init__(self, raw: BinaryIO, encoding: str):
-        self.raw, self.encoding, self.bytes_read = raw, encoding, 0
-
-    def __iter__(self) -> Iterator[str]:
-        for chunk in self.raw:
-            self.bytes_read += len(chunk)
-            # surrogateescape keeps undecodable bytes visible as lone surrogates, so the
-            # row that holds them is rejected instead of the whole file.
-            yield chunk.decode(self.encoding, errors="surrogateescape")
-
-
-def detect_encoding(head: bytes) -> str:
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as error:
-        if error.start >= len(head) - 3:  # a character cut by the sample boundary
-            return "utf-8"
-    try:
-        head.decode("gb18030")
-        return "gb18030"
-    except UnicodeDecodeError:
-        return "utf-8"  # undecodable rows will be rejected one by one
-
-
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old .xls format (and password-protected workbooks)
-
-
-def sniff(head: bytes) -> str | None:
-    """What a file's first bytes say it is: ``"xlsx"`` (a ZIP archive: a workbook, whatever
-    its name), the :class:`BadRoster` reason for a file that is no roster, or None (text)."""
-    if head.startswith(_ZIP_MAGIC):
-        return "xlsx"
-    if head.startswith(_OLE_MAGIC):
-        return "old_excel"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf16"
-    if _utf16_without_bom(head[:4096]):
-        return "utf16"
-    if b"\x00" in head.split(b"\n", 1)[0]:  # no text file has a NUL in its first line
-        return "not_text"
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        return "web_page"  # HTML or XML: what some systems export as an "Excel" file
-    return None
-
-
-def _utf16_without_bom(head: bytes) -> bool:
-    """A Latin header in UTF-16 has a NUL in every other byte; a Chinese one has none,
-    but decodes to a known column name."""
-    sample = head[:400 - len(head[:400]) % 2]
-    if len(sample) >= 8:
-        for nul, other in ((sample[1::2], sample[0::2]), (sample[0::2], sample[1::2])):
-            if nul.count(0) >= 0.8 * len(nul) and other.count(0) <= 0.1 * len(other):
-                return True
-    for codec in ("utf-16-le", "utf-16-be"):
-        first = head[:4096 - len(head[:4096]) % 2].decode(codec, errors="replace").split("\n", 1)[0]
-        if any(name in first for name in ("certificate_no", "证书编号", "姓名", "证件号码")):
-            return True
-    return False
 
 
 class Roster:
@@ -518,47 +421,3 @@ def _seal_of(value: str, issuer: str) -> str:
     if seal is None:
         raise _Reject("invalid_seal", "seal", value[:20])
     return seal
-
-
-MAX_WARNINGS = 100
-_SQUEEZE = re.compile(r"[\s*＊]+")  # "姓　名", "*证书编号": spacing and required-field marks
-
-
-def column_key(name: str) -> str | None:
-    """The roster field a header names (English or Chinese), or None."""
-    key = HEADER_ALIASES.get(name)
-    if key is None:
-        squeezed = _SQUEEZE.sub("", name)
-        key = HEADER_ALIASES.get(squeezed) or name.lower().replace(" ", "_").replace("-", "_")
-    return key if key in FIELDS else None
-
-
-def _columns_of(header: list[str]) -> tuple[list[str | None], list[RosterWarning]]:
-    columns: list[str | None] = []
-    warnings: list[RosterWarning] = []
-    seen: set[str] = set()
-    for raw in header:
-        name = raw.strip().lstrip("\ufeff").strip()
-        key = column_key(name)
-        if key is not None and key in seen:
-            warnings.append(RosterWarning("duplicate_column", name[:64]))
-            key = None
-        elif key is None and name:
-            warnings.append(RosterWarning("unknown_column", name[:64]))
-        seen.add(key)
-        columns.append(key)
-    return columns, warnings
-
-
-def _missing(columns) -> list[str]:
-    return [f for f in REQUIRED if f not in columns]
-
-
-def _suggest(column: str, present: set) -> str | None:
-    """The known column nearest to a misspelt one (English or Chinese), if one is near."""
-    import difflib
-
-    name = _SQUEEZE.sub("", column).lower().replace(" ", "_").replace("-", "_")
-    candidates = [c for c in (*FIELDS, *HEADER_ALIASES) if HEADER_ALIASES.get(c, c) not in present]
-    found = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return found[0] if found else None
