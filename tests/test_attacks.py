@@ -497,6 +497,7 @@ def test_genuine_documents_accepted_by_us_pyhanko_and_pdfsig(genuine, tmp_path):
         assert "Total document signed" in report, report
 
 
+@pytest.mark.slow   # pdfsig and pyHanko over every core attack; genuine documents are checked by them by default
 def test_external_validators_see_the_core_attacks_too(genuine, tmp_path):
     """Cross-check: a flipped byte and a foreign signature fail everywhere; the
     appended revision is where we are stricter than pdfsig (which only reports

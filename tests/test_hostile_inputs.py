@@ -151,7 +151,7 @@ def test_a_fifo_swapped_in_after_the_check_is_caught_on_the_descriptor(tmp_path,
 # one pair by default, the other pair in the slow pass (each is a dozen subprocess runs)
 @pytest.mark.parametrize("unbuffered", [False, pytest.param(True, marks=pytest.mark.slow)],
                          ids=["buffered", "unbuffered"])
-@pytest.mark.parametrize("reader", ["head -1", "true"])
+@pytest.mark.parametrize("reader", ["head -1", pytest.param("true", marks=pytest.mark.slow)])
 def test_closed_pipe_keeps_the_exit_status(genuine, forged, reader, unbuffered):
     """``certcli verify good.pdf | head -1`` exits 0, a NOT VALID file still exits 1,
     in human and JSON mode, whether the reader takes a line or none at all; the

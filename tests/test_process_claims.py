@@ -133,6 +133,7 @@ def kill_while_holding(home: Path, url: str, victim: subprocess.Popen, completed
     assert alive and victim.returncode == -signal.SIGKILL, "the run had ended before the kill"
 
 
+@pytest.mark.slow   # two kills and a lease to wait out; the default run keeps the concurrent runs and the lone kill
 def test_runs_killed_mid_batch_lose_nothing(tmp_path, database):
     """Two of four runs are killed while they hold claims.  The first is seen gone (same
     machine): the others take its claims at once.  The second's claims are made to look

@@ -198,6 +198,7 @@ def test_member_and_paper_holder_commands_go_remote(served, tmp_path):
     assert paper.code == 3 and paper.error_code == "not_logged_in"
 
 
+@pytest.mark.slow   # the whole member flow remotely; member commands going remote run by default below
 def test_a_member_goes_from_status_to_the_signed_member_certificate_remotely(served):
     """Every member step over HTTP: status (the initial password to a 0600 file), login with
     the certificate number (changing the password), photo, details, download."""

@@ -121,6 +121,7 @@ def test_admin_account_show_and_reset_settle_a_dispute(roster):
     assert HOLDER_ID not in roster("admin", "audit", "export", json_mode=False).out
 
 
+@pytest.mark.slow   # a server of its own; the remote flows run by default in tests/test_remote.py
 def test_registering_again_and_unknown_member_status_are_the_same_remotely(tmp_path):
     """Remote mode (--server): the same replacement, refusals and not_found as locally."""
     from serving import Server, certcli, prepare_home
