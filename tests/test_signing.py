@@ -240,3 +240,20 @@ def test_sign_rejects_naive_time_and_garbage(env):
     from certcli.errors import BadInput
     with pytest.raises(BadInput):
         env["signer"].sign(b"not a pdf", signing_time=SIGNING_TIME)
+
+
+def test_signing_works_when_the_process_used_cms_attributes_first():
+    """asn1crypto builds its attribute name -> OID map on first use, and pyHanko adds its
+    names ('signing_certificate_v2') only to the other map when imported: a process that
+    verified before it signed (batch verify, then admin process, in one test process) could
+    not sign.  A fresh process, so that nothing imported pyHanko before."""
+    import subprocess
+    import sys
+
+    code = ("from asn1crypto import cms\n"
+            "cms.CMSAttributeType('content_type')\n"          # the name map is built now
+            "from certcli.documents.signing import _pyhanko_classes\n"
+            "_pyhanko_classes()\n"
+            "print(cms.CMSAttributeType('signing_certificate_v2').dotted)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "1.2.840.113549.1.9.16.2.47", done.stderr

@@ -64,6 +64,14 @@ def _pyhanko_classes() -> dict:
     from pyhanko.sign.signers.pdf_cms import Signer
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+    # pyHanko names its CMS attributes ('signing_certificate_v2') by adding them to
+    # asn1crypto's OID map on import, but not to the name -> OID map asn1crypto caches on
+    # first use: if anything in this process used CMS attributes before (a verification, in a
+    # long-lived process), that cache lacks them and signing fails.  Bring it up to date.
+    attribute_type = cms.CMSAttributeType
+    if attribute_type._reverse_map is not None:
+        attribute_type._reverse_map.update({name: oid for oid, name in attribute_type._map.items()})
+
     class LoadedKeySigner(Signer):
         """A Signer around an already-loaded ``cryptography`` EC private key.
 
