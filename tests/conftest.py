@@ -156,10 +156,14 @@ class Cli:
         environ.update(env or {})
         try:
             result = self.runner.invoke(app, argv, input=input, env=environ, catch_exceptions=False)
-        finally:   # the process-wide --database-url (certcli.home) ends with the command, as in a real process
+        finally:   # what ends with a real process ends with the command: the process-wide
+            # --database-url (certcli.home) and the runtime's open store connection
+            from certcli.commands import _runtime
             from certcli.home import use_database_url
 
             use_database_url(None)
+            if _runtime._RUNTIME is not None:
+                _runtime._RUNTIME.close()
         return Outcome(result.exit_code, result.stdout, result.stderr)
 
     def holder(self, *args, now=None, **kwargs) -> Outcome:
