@@ -1,26 +1,9 @@
-"""Typed domain errors.
-
-Every error carries a stable ``code`` (SPEC §4), the process exit code it maps
-to (an :class:`ExitStatus`), and named fields: the data its message needs.
-Only the CLI layer turns them into text (via :mod:`certcli.i18n`, templates in
-``certcli/data/messages.json`` keyed by the code) and exit codes; the library
-raises and never prints.
-
-An error class declares its fields as class annotations, like a dataclass::
-
-    class BadPhoto(CertcliError):
-        code = "bad_photo"
-        exit_code = ExitStatus.BAD_INPUT
-        reason: str                 # required
-        detail: str | None = None   # optional: its part of the message is left out when absent
-
-and is built with those fields only (keywords, or positionally in declaration
-order); an unknown or missing field is a ``TypeError`` at the raise site.
-``error.data`` is the dict of the fields (the ``data`` of the JSON error).
-
-The machinery is in :mod:`certcli.error_base`; the classes for input, store, keys, the
-server and bugs (exit 6, 7, 8, 70) in :mod:`certcli.errors_io`.  Both are re-exported
-here, so ``from certcli.errors import X`` works for every error.
+"""Typed domain errors: one class per stable code (SPEC §4), each with its exit status
+and named fields (how a class declares them: :mod:`certcli.error_base`, which holds the
+machinery).  The refusals a holder or administrator meets are here (exit 1-5); the
+classes for input, store, keys, the server and bugs (exit 6, 7, 8, 70) are in
+:mod:`certcli.errors_io`.  Both are re-exported here, so ``from certcli.errors import X``
+works for every error.
 """
 from __future__ import annotations
 
