@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     count = args.pdfs or (QUICK_PDFS if args.quick else DEFAULT_PDFS)
     sample = args.sample or (QUICK_SAMPLE if args.quick else DEFAULT_SAMPLE)
     from bench import cli_home
-    from bench.common import format_value, use_snapshot, verdict
+    from bench.common import print_figures, use_snapshot
 
     workdir = Path(tempfile.mkdtemp(prefix="certcli-batch-bench-"))
     try:
@@ -127,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    for f in figures:
-        print(f"{f.name:48s} {format_value(f.value, f.unit):>14s}  {f.target:16s} {verdict(f.ok):4s}  {f.note}")
+    print_figures(figures)
     return 0
 
 

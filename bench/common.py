@@ -144,6 +144,12 @@ def verdict(ok: bool | None) -> str:
     return {True: "ok", False: "MISS", None: ""}[ok]
 
 
+def print_figures(figures: list, target_width: int = 16) -> None:
+    """A bench section's figures, one line each, when it runs on its own."""
+    for f in figures:
+        print(f"{f.name:48s} {format_value(f.value, f.unit):>14s}  {f.target:{target_width}s} {verdict(f.ok):4s}  {f.note}")
+
+
 def format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"

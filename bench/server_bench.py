@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2", help="server worker counts to run, e.g. 1,2")
     args = parser.parse_args(argv)
     from bench import cli_home
-    from bench.common import format_value, verdict
+    from bench.common import print_figures
 
     workdir = Path(tempfile.mkdtemp(prefix="certcli-serve-bench-"))
     try:
@@ -379,8 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         import shutil
 
         shutil.rmtree(workdir, ignore_errors=True)
-    for f in figures:
-        print(f"{f.name:48s} {format_value(f.value, f.unit):>14s}  {f.target:14s} {verdict(f.ok):4s}  {f.note}")
+    print_figures(figures, target_width=14)
     return 0
 
 

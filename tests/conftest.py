@@ -200,17 +200,23 @@ def cert_row(no="2022ECO110100001", name="王小明", id_number=HOLDER_ID, issue
             "qualification": qualification, "level": level, "issued_on": issued_on, "issuer": issuer, "seal": seal}
 
 
-@pytest.fixture
-def issued(cli, tmp_path) -> Cli:
-    """A home with keys, three certificates and a logged-in holder who accepted the terms."""
-    assert cli("admin", "init").code == 0
-    roster = write_roster(tmp_path / "roster.csv", [
+def three_certificates() -> list[dict]:
+    """The holder's annotated certificate, an exempt association certificate (issued before
+    2021-12-17) and another holder's certificate with a rare character in the name."""
+    return [
         cert_row(),
         cert_row(no="2019TAX310100003", seal="association", issuer="中国注册税务师协会", qualification="税务师",
                  level="", issued_on="2019-06-20"),
         cert_row(no="2023AUD440300002", name="李䶮", id_number="11010519491231002X",
                  qualification="审计专业技术资格", level="初级", issued_on="2023-03-01"),
-    ])
+    ]
+
+
+@pytest.fixture
+def issued(cli, tmp_path) -> Cli:
+    """A home with keys, three certificates and a logged-in holder who accepted the terms."""
+    assert cli("admin", "init").code == 0
+    roster = write_roster(tmp_path / "roster.csv", three_certificates())
     result = cli("admin", "issue", roster)
     assert result.code == 0, result.out
     assert cli("register", "--name", "王小明", "--id-number", HOLDER_ID).code == 0

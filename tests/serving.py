@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import NOW, PASSPHRASE, PASSWORD, ROOT, Cli, Outcome, cert_row, write_roster
+from conftest import NOW, PASSPHRASE, PASSWORD, ROOT, Cli, Outcome, cert_row, three_certificates, write_roster
 
 STARTUP_SECONDS = 20
 
@@ -71,11 +71,7 @@ def prepare_home(path: Path) -> Path:
     for stage in ("local", "national"):
         assert cli("admin", "member", "review", MEMBER_NO, "--stage", stage, "--approve").code == 0
     roster = write_roster(path / "roster.csv", [
-        cert_row(),
-        cert_row(no="2019TAX310100003", seal="association", issuer="中国注册税务师协会", qualification="税务师",
-                 level="", issued_on="2019-06-20"),
-        cert_row(no="2023AUD440300002", name="李䶮", id_number="11010519491231002X",
-                 qualification="审计专业技术资格", level="初级", issued_on="2023-03-01"),
+        *three_certificates(),
         cert_row(no="2024ECO440300004/B", name="张三", id_number="110101199003070011",
                  qualification="经济专业技术资格", level="初级", issued_on="2024-03-01"),
     ])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import BinaryIO, Iterator
 
 from certcli.errors import BadRoster
@@ -138,20 +138,18 @@ def cell_text(value, field: str) -> str:
 
 # Excel's day numbers (1900 date system): day 61 is 1900-03-01; below it Excel counts a
 # 29 February 1900 that never was, and no issue or birth date of ours is that old.  The top is
-# 9999-12-31.  An 8-digit number is not a day number but a date typed as digits (20240315).
+# 9999-12-31, so a date typed as 8 digits (20240315) is never taken for a day number.
 _FIRST_SERIAL, _LAST_SERIAL = 61, 2_958_465
 _SERIAL_EPOCH = date(1899, 12, 30)
 
 
 def _is_serial_day(value) -> bool:
     whole = value if type(value) is int else (int(value) if value.is_integer() else None)
-    return whole is not None and _FIRST_SERIAL <= whole <= _LAST_SERIAL and not 10_000_000 <= whole
+    return whole is not None and _FIRST_SERIAL <= whole <= _LAST_SERIAL
 
 
 def _serial_day(value) -> str:
     """A date cell whose format was lost (typed as a plain number: 45366): the day it counts."""
-    from datetime import timedelta
-
     return (_SERIAL_EPOCH + timedelta(days=int(value))).isoformat()
 
 
