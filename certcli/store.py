@@ -52,7 +52,7 @@ from certcli.rules import CST
 from certcli.schema import MIGRATIONS, REGISTRY_READY_KEY, SCHEMA_VERSION, dialect_of  # noqa: F401 - re-exported
 
 APPLICATION_ID = 0x43455254  # "CERT": tells our stores from other SQLite files (and PostgreSQL schemas)
-from certcli.home import STORE_FILENAME, database_url as resolve_database_url, store_file  # noqa: E402,F401
+from certcli.home import database_url as resolve_database_url, store_file  # noqa: E402
 BUSY_TIMEOUT_MS = 30_000
 WRITER_LOCK = APPLICATION_ID      # the PostgreSQL advisory lock key every writer takes (see above)
 

@@ -65,3 +65,17 @@ def qpdf_check(path) -> tuple[int, str]:
     qpdf = need_tool("qpdf")
     done = _run([qpdf, "--check", str(path)])
     return done.returncode, _text(done.stdout) + _text(done.stderr)
+
+
+def scan_qr(pdf, folder, dpi: int = 150, *, page: int = 1) -> str:
+    """The text of a page's QR code as a phone reads it: poppler renders the page, zbarimg decodes.
+
+    Only the QR decoder is enabled: with every symbology on, zbarimg now and then also "reads"
+    a 1-D barcode out of the page's printed digits (a CI run got an extra line "699923").
+    """
+    png = Path(folder) / f"{Path(pdf).stem}-{dpi}-p{page}"
+    done = _run([need_tool("pdftoppm"), "-r", str(dpi), "-png", "-f", str(page), "-l", str(page),
+                 "-singlefile", str(pdf), str(png)])
+    assert done.returncode == 0, _text(done.stderr)
+    done = _run([need_tool("zbarimg"), "--raw", "-q", "-Sdisable", "-Sqrcode.enable", f"{png}.png"])
+    return _text(done.stdout).rstrip("\n")

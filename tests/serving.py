@@ -3,7 +3,6 @@ tests/test_remote.py): a real server process on 127.0.0.1 and a free port, and t
 real CLI as a subprocess."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from conftest import HOLDER_ID, NOW, ROOT, need_tool
+from external import scan_qr
 from serving import Server, certcli, copy_home, free_port, prepare_home
 
 CERT, TAX = "2022ECO110100001", "2019TAX310100003"
@@ -72,10 +72,7 @@ def page(browser):
 
 
 def scan(pdf: Path, folder: Path) -> str:
-    png = folder / f"{pdf.stem}-scan"
-    subprocess.run([need_tool("pdftoppm"), "-r", "150", "-png", "-singlefile", str(pdf), str(png)], check=True)
-    return subprocess.run([need_tool("zbarimg"), "--raw", "-q", f"{png}.png"], capture_output=True,
-                          text=True).stdout.strip()
+    return scan_qr(pdf, folder)
 
 
 @pytest.fixture(scope="module")

@@ -65,6 +65,7 @@ def migrate(home: Path, url: str, check: int | None = 0) -> subprocess.Completed
     return run(home, "--json", "admin", "migrate", "--to", url, check=check)
 
 
+@pytest.mark.slow  # ~23 s (a whole demo, then the copy): the smaller cases below cover the default run
 def test_a_demo_store_is_copied_checked_and_usable(demo_home, url, tmp_path):
     report = json.loads(migrate(demo_home, url).stdout)
     assert report["ok"] and report["audit"]["ok"] and not report["skipped"]

@@ -4,7 +4,7 @@ import subprocess
 import pytest
 
 from conftest import cert_row, need_tool, write_roster
-from external import pdfsig_report, pyhanko_validate, qpdf_check
+from external import pdfsig_report, pyhanko_validate, qpdf_check, scan_qr
 
 # The signing keys are made at the real time (validators check certificates against the
 # wall clock), so the flow runs at the real time too: CERTCLI_NOW is left to the clock.
@@ -89,11 +89,7 @@ def test_text_extracts_exactly_including_extension_b(downloaded):
 
 
 def test_qr_code_decodes_and_verifies_offline(downloaded, tmp_path):
-    png = tmp_path / "page"
-    subprocess.run([need_tool("pdftoppm"), "-r", "150", "-png", "-singlefile", str(downloaded["pdf"]), str(png)],
-                   check=True)
-    decoded = subprocess.run([need_tool("zbarimg"), "--raw", "-q", str(png) + ".png"], capture_output=True,
-                             text=True).stdout.strip()
+    decoded = scan_qr(downloaded["pdf"], tmp_path)
     assert decoded.startswith("CC1:") and len(decoded) <= 300
     result = downloaded["run"]("verify", "--qr", decoded, "--trust", downloaded["bundle"], "--home",
                                tmp_path / "empty-home")

@@ -15,7 +15,7 @@ import pytest
 
 import postgres
 from certcli import accounts, audit, rules
-from certcli.certificates import holder, issuance
+from certcli.certificates import issuance
 from certcli.errors import CertcliError
 from certcli.store import database_errors
 from test_concurrency import _annotator

@@ -284,7 +284,7 @@ def test_rotated_key_documents_verify_by_its_ledger_online_and_offline(issuer):
     assert ledger.stat().st_size == 2 * 16
     entries = [ledger.read_bytes()[i:i + 16] for i in (0, 16)]
     assert entries == sorted(entries)
-    assert f"# ledger: 2 documents" in after.read_text("utf-8")
+    assert "# ledger: 2 documents" in after.read_text("utf-8")
     for args in ((issuer.pdf,), ("--qr", payload(issuer.pdf))):
         assert issuer.verify(*args, now=T1).code == 0
         result = issuer.offline(*args, bundle=after, now=T1)

@@ -5,12 +5,12 @@ what ``certcli serve`` publishes for the page: ``/trust.pem`` from the home by d
 closed keys' ledgers, and the page's own files and CSP at the verify URL's path."""
 from __future__ import annotations
 
-import subprocess
 
 import httpx
 import pytest
 
-from conftest import HOLDER_ID, need_tool
+from conftest import HOLDER_ID
+from external import scan_qr
 from serving import Server, certcli, copy_home, free_port, prepare_home
 from test_membership import download, members, qr_of, ready_member  # noqa: F401 - members is a fixture
 
@@ -18,11 +18,8 @@ CERT, TAX = "2022ECO110100001", "2019TAX310100003"
 
 
 def scan(pdf, tmp_path, dpi: int = 150) -> str:
-    """The text of the page's QR code, as a phone would read it: zbarimg on a rendering."""
-    png = tmp_path / f"{pdf.stem}-{dpi}"
-    subprocess.run([need_tool("pdftoppm"), "-r", str(dpi), "-png", "-singlefile", str(pdf), str(png)], check=True)
-    done = subprocess.run([need_tool("zbarimg"), "--raw", "-q", f"{png}.png"], capture_output=True, text=True)
-    return done.stdout.strip()
+    """The text of the page's QR code, as a phone would read it."""
+    return scan_qr(pdf, tmp_path, dpi)
 
 
 # --- admin config ------------------------------------------------------------------------------

@@ -32,8 +32,7 @@ from typing import Callable
 
 from certcli import audit
 from certcli.certificates import claims, registry
-from certcli.documents.page import (ID_TYPE_LABELS, Annotation, PageData,  # noqa: F401 - re-exported
-                                    format_valid_until, make_document, seal_display_name, seal_names)
+from certcli.documents.page import Annotation, PageData, make_document
 from certcli.documents.signers import SealSigners
 from certcli.errors import CertcliError
 from certcli.membership import documents as member_documents

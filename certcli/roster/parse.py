@@ -30,8 +30,8 @@ from typing import Callable, Iterator, NamedTuple
 from certcli import rules
 from certcli.membership import rules as member_rules
 from certcli.errors import BadRoster, CertcliError
-from certcli.roster.columns import (  # noqa: F401 - FIELDS, REQUIRED, RosterWarning, column_key: re-exported
-    FIELDS, HEADER_ALIASES, MAX_WARNINGS, REQUIRED, RosterWarning, _columns_of, _missing, _suggest, column_key,
+from certcli.roster.columns import (  # noqa: F401 - FIELDS, REQUIRED, RosterWarning: re-exported
+    FIELDS, HEADER_ALIASES, MAX_WARNINGS, REQUIRED, RosterWarning, _columns_of, _missing, _suggest,
 )
 from certcli.roster.sniff import _CountingLines, detect_encoding, sniff  # noqa: F401 - re-exported
 

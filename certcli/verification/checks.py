@@ -22,10 +22,9 @@ from pathlib import Path
 
 from certcli import oracles, rules
 from certcli.errors import CertcliError, KeyProblem
-from certcli.verification.claims import (MAX_WINDOW, ROTATION_GRACE, decode_qr,  # noqa: F401 - re-exported
-                                         qualification_name, seal_check, status_check, window_check)
-from certcli.verification.context import (MAX_PDF_BYTES, Check, Context, ReadOnlyStore,  # noqa: F401
-                                          Verdict, cst_text, read_regular_file)
+from certcli.verification.claims import decode_qr, seal_check, status_check, window_check
+from certcli.verification.context import (MAX_PDF_BYTES, Context, Verdict,  # noqa: F401 - MAX_PDF_BYTES re-exported
+                                          read_regular_file)
 from certcli.verification.pdf import locate_signature, verify_pdf
 
 QR_CHECKS = ("qr_signature", "seal_key", "issued", "certificate_status", "annotation_window")
