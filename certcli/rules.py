@@ -36,6 +36,7 @@ SESSION_IDLE_LIMIT = timedelta(hours=8)
 
 # Annotation states as a holder sees them.
 NONE, PENDING, ACTIVE, EXPIRED = "none", "pending", "active", "expired"
+VOID = "void"   # R8: on a revoked certificate no annotation is in force or coming, whatever its dates say
 COUNTED_STATUSES = ("pending", "completed")
 
 
@@ -90,6 +91,12 @@ def annotation_state(record: AnnotationRecord | None, now: datetime) -> str:
     if now >= record.valid_until:
         return EXPIRED
     return PENDING if record.status == "pending" else ACTIVE
+
+
+def annotation_state_of_revoked(state: str) -> str:
+    """R8: what revocation leaves of a state: one in force or still coming is void; an expired
+    or never counted one stays what it was (the history stays true)."""
+    return VOID if state in (ACTIVE, PENDING) else state
 
 
 # --- R3 quota --------------------------------------------------------------

@@ -114,6 +114,21 @@ def test_revoked_certificate_refuses_everything(issued, tmp_path):
     assert state_of(issued("list"), CERT)["status"] == "revoked"
 
 
+def test_a_revoked_certificate_s_annotation_in_force_reads_void(issued):
+    """R8 in --json too: an annotation that was active (or still pending) is void once revoked,
+    so a script reading annotation.state never sees "active" on a revoked certificate."""
+    issued("annotate", CERT)
+    assert issued("admin", "process").json["completed"] == 1
+    assert state_of(issued("list"), CERT)["annotation"]["state"] == "active"
+    assert issued("admin", "revoke", CERT, "--reason", "test").code == 0
+    listed = state_of(issued("list"), CERT)
+    assert listed["annotation"] == {"state": "void", "valid_until": None, "valid_through": None,
+                                    "annotation_no": None}
+    info = issued("info", CERT).json
+    assert info["annotation"]["state"] == "void" and [a["state"] for a in info["annotations"]] == ["void"]
+    human = issued("info", CERT, json_mode=False, lang="zh").out
+    assert "证书已撤销，加注不可使用" in human and "有效期至" not in human
+
 def test_overdue_requests_are_visible_to_administrators(issued):
     issued.holder("annotate", CERT, now=at("2026-03-01T09:00:00"))
     assert issued("admin", "stats", now=at("2026-03-02T09:00:00")).json["overdue"] == 0

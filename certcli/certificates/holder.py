@@ -79,7 +79,10 @@ def _summary(state: str, row: dict | None) -> dict:
 
 
 def annotation_summary(cert: dict, annotations: list[dict], now: datetime) -> dict:
-    """The one line a holder needs: none / pending / valid through … / expired / exempt."""
+    """The one line a holder needs: none / pending / valid through … / expired / exempt, or void
+    once the certificate is revoked (R8)."""
+    if cert["status"] == "revoked":
+        return _summary(rules.VOID, None)
     if _is_exempt(cert):
         return _summary("exempt", None)
     usable = _usable_annotation(annotations, now)
@@ -98,6 +101,11 @@ def annotation_summary(cert: dict, annotations: list[dict], now: datetime) -> di
 def _usable_annotation(annotations: list[dict], now: datetime) -> dict | None:
     active = [a for a in annotations if rules.annotation_state(_record(a), now) == rules.ACTIVE]
     return max(active, key=lambda a: a["valid_until"]) if active else None
+
+
+def _history_state(cert: dict, annotation: dict, now: datetime) -> str:
+    state = rules.annotation_state(_record(annotation), now)
+    return rules.annotation_state_of_revoked(state) if cert["status"] == "revoked" else state
 
 
 def describe(store: Store, cert: dict, now: datetime) -> dict:
@@ -125,7 +133,7 @@ def describe(store: Store, cert: dict, now: datetime) -> dict:
             {"annotation_no": a["annotation_no"], "scenario": a["scenario"],
              "scenario_label": labels.get(a["scenario"]), "days": a["days"],
              "applied_at": a["applied_at"], "status": a["status"], "valid_until": a["valid_until"],
-             "valid_through": valid_through(a["valid_until"]), "state": rules.annotation_state(_record(a), now)}
+             "valid_through": valid_through(a["valid_until"]), "state": _history_state(cert, a, now)}
             for a in annotations
         ],
     }
