@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from certcli.certificates import registry
-    from certcli.pki.trust_bundle import LedgerRef, ledger_entry, load_ledger, sorted_contains
+    from certcli.pki.ledgers import LedgerRef, ledger_entry, load_ledger, sorted_contains
     from certcli.store import Store
 
     folder = Path(tempfile.mkdtemp(prefix="certcli-ledger-bench-"))

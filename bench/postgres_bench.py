@@ -71,6 +71,21 @@ def setup_child(home: str, url: str, keys_dir: str, roster: str, count: int) -> 
     return sqlite_setup(home, keys_dir, roster, count)
 
 
+def export_child(home: str, url: str, output: str) -> dict:
+    """Child: ``certcli --database-url URL admin export -o FILE`` as a process of its own (the
+    child's ``children_maxrss_mib`` is that process's peak RSS)."""
+    from bench.common import base_env
+
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "certcli", "--json", "--home", home, "--database-url", url, "admin",
+                    "export", "-o", output], env=base_env(), check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    with open(output, "rb") as written:
+        rows = sum(1 for _ in written) - 1
+    os.unlink(output)
+    return {"seconds": seconds, "rows": rows}
+
+
 # ----------------------------------------------------------------- parent
 
 def _label(count: int) -> str:
@@ -199,6 +214,21 @@ def bench_query(url: str, workdir: Path, count: int, runs: int, cli_runs: int, p
     return figures
 
 
+def bench_export(url: str, workdir: Path, count: int) -> list[Figure]:
+    """``admin export`` of the big store: rows stream from a server-side cursor, so the peak RSS
+    must not grow with the row count (pgstore.Stream)."""
+    label, home = _label(count), workdir / "home-pg-import"
+    home.mkdir(parents=True, exist_ok=True)
+    log(f"postgres: certcli admin export of {count:,} certificates (fresh process)")
+    done = run_child("bench.postgres_bench:export_child", home=str(home), url=url,
+                     output=str(workdir / "export-pg.csv"))
+    if done["rows"] != count:
+        raise RuntimeError(f"export wrote {done['rows']} rows, expected {count}")
+    return [Figure("9 postgres query", f"admin export {label} peak RSS, PostgreSQL", done["children_maxrss_mib"],
+                   "MiB", f"< {RSS_TARGET_MIB} MiB", done["children_maxrss_mib"] < RSS_TARGET_MIB,
+                   note=f"{count / done['seconds']:,.0f} rows/s, start-up included")]
+
+
 def run(workdir: Path, import_rows: int, documents: int, lib_runs: int, cli_runs: int, pycache: Path) -> list[Figure]:
     from bench.pgcluster import bindir
 
@@ -210,6 +240,7 @@ def run(workdir: Path, import_rows: int, documents: int, lib_runs: int, cli_runs
     try:
         figures, big = bench_import(cluster, workdir, import_rows)
         figures += bench_query(big, workdir, import_rows, lib_runs, cli_runs, pycache)
+        figures += bench_export(big, workdir, import_rows)
         figures += bench_process(cluster, workdir, documents)
         return figures
     finally:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator
 
-from certcli.store import Store, iso
+from certcli.store import Store, iso, iterate
 
 GENESIS = "0" * 64
 HEAD_KEY = "audit_head"
@@ -61,10 +61,12 @@ class AuditCheck:
     problem: str | None = None  # edited | missing_or_reordered | truncated
 
 
+_CHAIN = "SELECT id, at, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY id"
+
+
 def verify(store: Store) -> AuditCheck:
     prev_hash, expected_id, count = GENESIS, 1, 0
-    for row in store.conn.execute(
-            "SELECT id, at, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY id"):
+    for row in iterate(store.conn, _CHAIN):
         entry_id, at, actor, action, subject, details, stored_prev, stored_hash = row
         if entry_id != expected_id or stored_prev != prev_hash:
             return AuditCheck(False, count, entry_id, "missing_or_reordered")
@@ -78,8 +80,7 @@ def verify(store: Store) -> AuditCheck:
 
 
 def entries(store: Store) -> Iterator[dict]:
-    cursor = store.conn.execute(
-        "SELECT id, at, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY id")
+    cursor = iterate(store.conn, _CHAIN)
     names = [c[0] for c in cursor.description]
     for row in cursor:
         entry = dict(zip(names, row))

@@ -4,13 +4,62 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-
+from typer.core import TyperGroup
 
 from certcli import i18n
 from certcli.commands._runtime import Runtime, default_home, flush_stdout, report_error, set_runtime, write_stdout
 from certcli.errors import ExitStatus
 
+
+class RootGroup(TyperGroup):
+    """The ``certcli`` command.  Every error click raises while it reads the command line
+    (the global options here, a command, its options and arguments) goes to the one place
+    that prints it in the user's language, or as the --json error document."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        argv = list(args)            # parsing consumes the list
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _click_exception() as error:
+            from certcli.commands._usage_errors import report_usage_error
+
+            report_usage_error(error, json_mode=_before_dashes(argv, "--json"), lang=_lang_of(argv))
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except _click_exception() as error:
+            from certcli.commands._usage_errors import report_usage_error
+
+            lang = ctx.params.get("lang")
+            report_usage_error(error, json_mode=bool(ctx.params.get("json_output")),
+                               lang=lang if lang in i18n.LANGS else i18n.default_lang())
+
+
+def _click_exception() -> type:
+    from certcli.commands._runtime import click_module
+
+    return click_module().exceptions.ClickException
+
+
+def _before_dashes(argv: list[str], flag: str) -> bool:
+    return flag in argv[:argv.index("--")] if "--" in argv else flag in argv
+
+
+def _lang_of(argv: list[str]) -> str:
+    """--lang as given (when the root options could not be read), else the locale's."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv) and argv[i + 1] in i18n.LANGS:
+            return argv[i + 1]
+        if arg.startswith("--lang=") and arg[len("--lang="):] in i18n.LANGS:
+            return arg[len("--lang="):]
+    return i18n.default_lang()
+
+
 app = typer.Typer(
+    cls=RootGroup,
     name="certcli",
     help="Electronic professional-qualification certificates (专业技术人员职业资格电子证书): "
          "issue, annotate (加注), download signed PDFs, verify.",
@@ -124,16 +173,9 @@ def _main(argv: Optional[list[str]] = None) -> None:
     if "--json" not in args:
         app(args=args, prog_name="certcli")
         return
-    # JSON mode: usage errors become a JSON document too.
-    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    # JSON mode: nothing but the document on stdout (usage errors: RootGroup), no "Aborted!" on stderr
     try:
         code = app(args=args, prog_name="certcli", standalone_mode=False)
-    except usage_error as error:
-        import json
-
-        write_stdout(json.dumps({"error": {"code": "usage_error", "message": error.format_message()}},
-                                ensure_ascii=False) + "\n")
-        sys.exit(error.exit_code)
     except typer.Abort:
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

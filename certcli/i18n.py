@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import re
 import string
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
+
+from certcli.days import CST, cst_day, valid_through
 
 LANGS = ("zh", "en")
 
@@ -48,7 +50,7 @@ class _Blank(dict):
 # where the catalog has some: data field -> catalog prefixes, tried in order.
 WORDED_FIELDS = {"reason": ("why.",), "stage": ("stage_",), "required_stage": ("stage_",),
                  "progress": ("progress_",), "source": ("photo_source_",), "method": ("method_",),
-                 "status": ("paper_status_", "status_")}
+                 "status": ("paper_status_", "status_"), "audit": ("audit_chain_",)}
 
 
 # Data fields that are calendar days even as ISO text (an error rebuilt from a server's JSON):
@@ -68,10 +70,9 @@ def _as_shown(name: str, value):
 
 
 def last_day(valid_until) -> date | None:
-    """The last CST day an exclusive end covers: certcli.rules.valid_through, for messages
-    (rules imports errors, which imports this module, so it cannot be imported here)."""
+    """The last CST day an exclusive end (an instant or ISO text) covers; None if none."""
     instant = as_instant(valid_until)
-    return None if instant is None else (instant - timedelta(microseconds=1)).astimezone(_CST).date()
+    return None if instant is None else valid_through(instant)
 
 
 def in_words(data: dict, lang: str) -> dict:
@@ -148,9 +149,8 @@ def _show(value, lang: str = "en") -> str:
 # en: 29 May 2026 · 1 Mar 2026 10:00 (Beijing time)
 # Every date is a calendar day in China Standard Time (SPEC §2), said in words ("北京时间",
 # "Beijing time") rather than as an offset.  An annotation's end is shown as its last usable
-# day, inclusive (certcli.rules.valid_through): "有效期至 2026年05月29日（北京时间）".
+# day, inclusive (certcli.days.valid_through): "有效期至 2026年05月29日（北京时间）".
 
-_CST = timezone(timedelta(hours=8), "CST")   # = certcli.rules.CST (not imported: rules -> errors -> i18n)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _CST_TEXT = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})(?::(\d{2}))? \(UTC\+8\)")
 
@@ -163,7 +163,7 @@ def zone_words(lang: str) -> str:
 def as_day(value) -> date | None:
     """A day from a date, an aware instant (its CST day) or an ISO 8601 text; None if none."""
     if isinstance(value, datetime):
-        return (value if value.tzinfo is None else value.astimezone(_CST)).date()
+        return value.date() if value.tzinfo is None else cst_day(value)
     if isinstance(value, date):
         return value
     if isinstance(value, str) and value:
@@ -182,7 +182,7 @@ def as_instant(value) -> datetime | None:
         except ValueError:
             return None
     if isinstance(value, datetime):
-        return value.replace(tzinfo=_CST) if value.tzinfo is None else value
+        return value.replace(tzinfo=CST) if value.tzinfo is None else value
     return None
 
 
@@ -202,7 +202,7 @@ def format_instant(value, lang: str, *, zone: bool = True, seconds: bool = False
     instant = as_instant(value)
     if instant is None:
         return "" if value is None else str(value)
-    local = instant.astimezone(_CST)
+    local = instant.astimezone(CST)
     clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
     text = f"{format_day(local.date(), lang)} {clock}"
     return text + zone_words(lang) if zone else text
@@ -214,7 +214,7 @@ def parse_cst_text(text: str) -> datetime | None:
     if match is None:
         return None
     year, month, day, hour, minute, second = match.groups()
-    return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), tzinfo=_CST)
+    return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), tzinfo=CST)
 
 
 def localize_dates(text: str, lang: str) -> str:

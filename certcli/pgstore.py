@@ -11,6 +11,10 @@ runs on both backends.
   integers) as ``int`` (or ``float`` when it has a fraction), and a boolean (a comparison
   selected as a column) as 0/1, as SQLite returns them.
 * Python booleans are sent as 0/1: the schema keeps SQLite's integer flags.
+* ``execute`` fetches the whole result set (psycopg's client-side cursor), as most queries
+  want.  ``stream(sql, params)`` is for a result of any size that is iterated (an export, the
+  audit chain, a key's ledger): a server-side cursor fetches :data:`STREAM_ROWS` rows at a
+  time, so memory stays bounded whatever the row count (:class:`Stream`).
 * The connection is in autocommit mode, like certcli's sqlite3 connections: every write
   runs inside :meth:`certcli.store.Store.transaction`, which issues ``BEGIN``/``COMMIT``.
 
@@ -20,6 +24,7 @@ SQLite default never pays for it.  It never prints or raises a URL with its pass
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import weakref
@@ -131,6 +136,99 @@ class Cursor:
         self._cursor.close()
 
 
+STREAM_ROWS = 1000    # rows per FETCH of a streamed result: a few hundred KiB of Python objects
+_STREAM_NAMES = itertools.count(1)
+
+
+class Stream:
+    """A SELECT's rows through a server-side cursor (``DECLARE`` … ``FETCH`` ``size`` rows at a
+    time): what :meth:`Connection.stream` returns, read like a sqlite3 cursor (iteration,
+    ``description``, ``fetchone``/``fetchmany``/``fetchall``).  A server-side cursor lives in a
+    transaction: inside the caller's, or else a READ ONLY one of its own, ended (and the
+    cursor closed) when the iteration ends, is abandoned, or :meth:`close` is called.  Until
+    then this connection runs no write transaction of its own (a write would fail: read only)."""
+
+    def __init__(self, conn: "Connection", sql: str, params, size: int):
+        self._conn = conn
+        self._own = not conn.in_transaction      # no transaction to live in: one of its own
+        self._cursor = None
+        try:
+            if self._own:
+                conn.raw.execute("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY")
+            self._cursor = conn.raw.cursor(name=f"certcli_stream_{next(_STREAM_NAMES)}")
+            self._cursor.itersize = max(1, int(size))
+            self._cursor.execute(rewrite(sql), _params(params))
+        except OperationalError as error:
+            self.close()
+            raise unavailable(error, conn.where) from None
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def description(self):
+        description = self._cursor.description if self._cursor is not None else None
+        return None if description is None else [(column.name,) + (None,) * 6 for column in description]
+
+    def _fetch(self, fetch):
+        try:
+            return fetch()
+        except OperationalError as error:
+            self.close()
+            raise unavailable(error, self._conn.where) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def fetchone(self):
+        return None if self._cursor is None else _row(self._fetch(self._cursor.fetchone))
+
+    def fetchmany(self, size: int = STREAM_ROWS) -> list:
+        if self._cursor is None:
+            return []
+        rows = self._fetch(lambda: self._cursor.fetchmany(size))
+        if not rows:
+            self.close()
+        return [_row(row) for row in rows]
+
+    def fetchall(self) -> list:
+        rows = []
+        while batch := self.fetchmany(self._cursor.itersize if self._cursor is not None else STREAM_ROWS):
+            rows.extend(batch)
+        return rows
+
+    def __iter__(self):
+        try:
+            while batch := self.fetchmany(self._cursor.itersize if self._cursor is not None else STREAM_ROWS):
+                yield from batch
+        finally:
+            self.close()   # exhausted, or the loop left early (break, return, an error)
+
+    def close(self) -> None:
+        """Close the cursor and end the transaction it opened (idempotent, never raises)."""
+        cursor, self._cursor = self._cursor, None
+        if self._conn.forked:     # the parent's session: not ours to talk to
+            return
+        if cursor is not None:
+            try:
+                cursor.close()    # psycopg sends CLOSE only where the transaction still lives
+            except Error:
+                pass
+        if self._own:
+            self._own = False
+            try:
+                if self._conn.in_transaction and not self._conn.broken:
+                    self._conn.raw.execute("ROLLBACK")   # read only: nothing to commit
+            except Error:
+                pass
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 _OPEN: "weakref.WeakSet[Connection]" = weakref.WeakSet()
 
 
@@ -168,6 +266,10 @@ class Connection:
         except OperationalError as error:
             raise unavailable(error, self.where) from None
         return Cursor(cursor)
+
+    def stream(self, sql: str, params=(), size: int = STREAM_ROWS) -> Stream:
+        """A SELECT whose rows are fetched ``size`` at a time as they are iterated (see :class:`Stream`)."""
+        return Stream(self, sql, params, size)
 
     def executemany(self, sql: str, rows) -> Cursor:
         cursor = self.raw.cursor()

@@ -1,7 +1,8 @@
 """Pure domain rules (SPEC §2).
 
 No I/O, no clock: every function that depends on time takes ``now`` (or a day)
-from the caller.  Only the standard library is imported, so the rules can be
+from the caller.  Only the standard library is imported (with :mod:`certcli.days`, the
+CST calendar, itself standard library only), so the rules can be
 read, tested and reused on their own.  Violations raise the typed errors of
 :mod:`certcli.errors`, which carry the data a message needs.
 """
@@ -10,9 +11,10 @@ from __future__ import annotations
 import re
 from operator import mul
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Iterable
 
+from certcli.days import CST, cst_day, valid_through  # noqa: F401 - part of the rules
 from certcli.errors import (
     AccountLocked,
     BadInput,
@@ -20,8 +22,6 @@ from certcli.errors import (
     QuotaExceeded,
     ValidityOutOfRange,
 )
-
-CST = timezone(timedelta(hours=8), "CST")
 
 MIN_ANNOTATION_DAYS = 1
 MAX_ANNOTATION_DAYS = 90
@@ -38,13 +38,6 @@ SESSION_IDLE_LIMIT = timedelta(hours=8)
 NONE, PENDING, ACTIVE, EXPIRED = "none", "pending", "active", "expired"
 VOID = "void"   # R8: on a revoked certificate no annotation is in force or coming, whatever its dates say
 COUNTED_STATUSES = ("pending", "completed")
-
-
-def cst_day(instant: datetime) -> date:
-    """The calendar day in China Standard Time of an aware instant."""
-    if instant.tzinfo is None:
-        raise ValueError("naive datetime: certcli only handles aware instants")
-    return instant.astimezone(CST).date()
 
 
 def start_of_day(day: date) -> datetime:
@@ -67,13 +60,6 @@ def valid_until(applied_day: date, days: int) -> datetime:
 
 def last_usable_day(applied_day: date, days: int) -> date:
     return applied_day + timedelta(days=days - 1)
-
-
-def valid_through(valid_until: datetime) -> date:
-    """The last calendar day (CST) on which an annotation valid until ``valid_until``
-    (exclusive) is usable, inclusive: what a person reads as "有效期至 …" (R2).
-    The start of D+N gives D+N-1; an end inside a day gives that day."""
-    return cst_day(valid_until - timedelta(microseconds=1))
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,19 @@ class RowQueries:
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
+    def iterate(self, sql: str, params=()):
+        """:func:`iterate` over this store's connection."""
+        return iterate(self.conn, sql, params)
+
+
+def iterate(conn, sql: str, params=()):
+    """A SELECT of any size to iterate, as tuples (``description`` names the columns), in
+    bounded memory: SQLite's own cursor, which steps as it is read; on PostgreSQL, where
+    ``conn.execute`` holds the whole result, a server-side cursor fetching a chunk at a time
+    (:meth:`certcli.pgstore.Connection.stream`: no write on ``conn`` until it is done)."""
+    stream = getattr(conn, "stream", None)
+    return conn.execute(sql, params) if stream is None else stream(sql, params)
+
 
 class Store(RowQueries):
     """An open certcli store.  ``conn`` has sqlite3's API on both backends (autocommit mode:

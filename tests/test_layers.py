@@ -2,7 +2,8 @@
 
 * the library (everything but ``certcli.cli``, ``certcli.__main__`` and
   ``certcli.commands``) never imports the command layer, typer or rich;
-* ``certcli.rules`` is pure: standard-library modules without I/O only;
+* ``certcli.rules`` is pure: standard-library modules without I/O only, and so is the
+  CST calendar it shares with the messages (``certcli.days``);
 * ``certcli.documents`` (page, render, sign) never touches the store;
 * ``certcli.store`` imports no service above it; its schema (``certcli.schema``) imports
   nothing of ours, its PostgreSQL adapter (``certcli.pgstore``) only the errors, and only
@@ -64,12 +65,16 @@ def test_the_library_never_imports_the_command_layer_typer_or_rich():
     assert not offenders, offenders
 
 
+PURE_MODULES = {"certcli.rules": {"certcli.errors", "certcli.days"}, "certcli.days": set()}
+
+
 def test_rules_do_no_io():
-    imported = set(IMPORTS["certcli.rules"])
-    assert imported <= PURE_STDLIB | {"certcli.errors"}, imported - PURE_STDLIB
-    source = MODULES["certcli.rules"].read_text(encoding="utf-8")
-    for call in ("open(", "print(", "input(", "os.", "sys.", "Path("):
-        assert call not in source, call
+    for name, ours in PURE_MODULES.items():
+        imported = set(IMPORTS[name])
+        assert imported <= PURE_STDLIB | ours, (name, imported - PURE_STDLIB - ours)
+        source = MODULES[name].read_text(encoding="utf-8")
+        for call in ("open(", "print(", "input(", "os.", "sys.", "Path("):
+            assert call not in source, (name, call)
 
 
 def test_documents_never_touch_the_store():

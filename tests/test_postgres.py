@@ -135,6 +135,87 @@ def test_serve_with_worker_processes_answers_from_the_database(pg, tmp_path, url
     assert not (pg.home / "certcli.db").exists()
 
 
+def test_iterating_a_large_result_streams_it_through_a_server_side_cursor(tmp_path, url):
+    """store.iterate (export, audit verify, a key's ledger): a chunk of rows at a time from a
+    server-side cursor in a read-only transaction of its own, ended however the loop ends;
+    inside the caller's transaction it lives in that one."""
+    home = tmp_path / "home"
+    use_database(home, url)
+    store = store_of(home, create=True)
+    rows = [(f"k{n:05d}", "v" * 100) for n in range(5000)]
+    with store.transaction() as conn:
+        conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows)
+    sql = "SELECT key, value FROM meta WHERE key LIKE ? ORDER BY key"
+    cursors = "SELECT count(*) FROM pg_cursors"
+    stream = store.iterate(sql, ("k%",))
+    assert [c[0] for c in stream.description] == ["key", "value"]
+    seen = []
+    for row in stream:
+        seen.append(row)
+        if len(seen) == 2500:    # mid-way: other queries still run on the same connection
+            assert store.conn.execute(cursors).fetchone() == (1,) and store.conn.in_transaction
+            assert store.one("SELECT value FROM meta WHERE key = ?", ("k00001",)) == {"value": "v" * 100}
+    assert seen == rows and not store.conn.in_transaction and store.conn.execute(cursors).fetchone() == (0,)
+    for row in store.iterate(sql, ("k%",)):
+        break
+    assert not store.conn.in_transaction and store.conn.execute(cursors).fetchone() == (0,)
+    assert store.iterate(sql, ("k0000%",)).fetchall() == rows[:10]
+    with store.transaction(immediate=False) as conn:
+        assert sum(1 for _ in store.iterate(sql, ("k%",))) == 5000
+        assert conn.in_transaction                                      # the caller's, still open
+    with pytest.raises(database_errors()):                              # a bad query: the error, no transaction left
+        store.iterate("SELECT nosuch FROM meta")
+    assert not store.conn.in_transaction
+    assert audit.verify(store).ok
+    store.close()
+
+
+def test_a_burst_at_serve_never_opens_more_database_connections_than_its_pool_allows(pg, tmp_path, url):
+    """More concurrent lookups than the pool's bound: each waits for a pooled connection and
+    is answered; the server's sessions (pg_stat_activity) never exceed the bound, which is
+    half the database's CONNECTION LIMIT (certcli.server.http.database_share)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import psycopg
+
+    from bench.pgcluster import database_name
+    from serving import Server
+
+    assert pg("admin", "init").code == 0
+    assert pg("admin", "issue", write_roster(tmp_path / "r.csv", [cert_row()])).code == 0
+    name, cap, burst = database_name(url), 3, 24
+    watcher = psycopg.connect(postgres.admin_url(), autocommit=True)
+    watcher.execute(f'ALTER DATABASE "{name}" CONNECTION LIMIT {2 * cap}')
+    sessions, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            sessions.append(watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                                            "AND application_name = 'certcli'", (name,)).fetchone()[0])
+            done.wait(0.005)
+
+    def lookup(_):
+        return httpx.get(f"{server.url}/api/v1/lookup", params={"number": "2022ECO110100001", "name": "王小明"},
+                         timeout=60)
+
+    with Server(pg.home, "--database-url", url, "--lookup-rate", "off") as server:
+        counting = threading.Thread(target=watch)
+        counting.start()
+        try:
+            with ThreadPoolExecutor(burst) as clients:
+                answers = list(clients.map(lookup, range(burst)))
+        finally:
+            done.set()
+            counting.join(timeout=10)
+    watcher.close()
+    assert [a.status_code for a in answers] == [200] * burst, [a.text for a in answers if a.status_code != 200][:2]
+    assert all(a.json()["valid"] for a in answers)
+    assert max(sessions) == cap, (max(sessions), len(sessions))   # the bound reached, never passed
+    assert "internal_error" not in server.log()
+
+
 def test_the_sqlite_default_never_imports_psycopg(tmp_path):
     code = ("import sys\nfrom certcli.cli import main\ntry:\n    main(['--json', 'list'])\n"
             "except SystemExit:\n    pass\nprint('psycopg' in sys.modules)")

@@ -153,6 +153,50 @@ def test_remote_holder_commands_load_neither_the_store_nor_pdf_or_signing(served
     assert sorted(p.name for p in client.iterdir()) == []  # logged out: nothing left
 
 
+def test_remote_verify_loads_neither_the_store_nor_pdf_or_signing(served, tmp_path):
+    """``verify --qr`` and ``verify FILE.pdf`` with --server, in JSON and in words: the server
+    checks; the client loads no store (nor sqlite3) and no PDF or signing code."""
+    server, root = served
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n%%EOF\n")
+    for args in (("--qr", "CC1:" + "A" * 120), (pdf,)):
+        for json_mode in (True, False):
+            result = certcli(root / "client-verify", "verify", *args, server=server.url, json_mode=json_mode,
+                             python_flags=("-X", "importtime"))
+            assert result.code == 1, (args, result.out, result.err[-2000:])
+            loaded = _imported(result.err)
+            assert "httpx" in loaded, args
+            heavy = {m for m in loaded if m.split(".")[0] in ("pyhanko", "reportlab", "pypdf", "qrcode", "PIL",
+                                                                "sqlite3", "_sqlite3", "psycopg")
+                     or m.startswith(("certcli.store", "certcli.pgstore", "certcli.documents", "certcli.certificates",
+                                      "certcli.verification.pdf", "certcli.verification.checks",
+                                      "certcli.verification.readonly", "certcli.server"))}
+            assert not heavy, (args, json_mode, sorted(heavy))
+
+
+@pytest.mark.parametrize("head, reason", [(b"%PDF-1.7\n", "too_large"), (b"not a PDF at all\n", "not_a_pdf")])
+def test_an_oversize_pdf_gives_the_same_verdict_locally_and_remotely(served, tmp_path, head, reason):
+    """A file over the size cap is NOT VALID (exit 1) with the same reason in both modes: the
+    client refuses it unread as a local check does, and never sends it."""
+    from certcli.verification.context import MAX_PDF_BYTES
+
+    server, root = served
+    big = tmp_path / "big.pdf"
+    with open(big, "wb") as handle:
+        handle.write(head)
+        handle.truncate(MAX_PDF_BYTES + 10)                 # sparse: no disk used
+    local = certcli(server.home, "verify", big)
+    remote = certcli(root / "client-big", "verify", big, server=server.url)
+    assert (local.code, remote.code) == (1, 1), (local.out, remote.out)
+    assert local.json["reason"] == reason and local.json["checks"][0] == {
+        "name": "pdf_structure", "ok": False, "reason": reason, "detail": ""}
+    assert remote.json == local.json
+    words = [certcli(home, "verify", big, json_mode=False, env={"CERTCLI_LANG": "zh"}, **extra)
+             for home, extra in ((server.home, {}), (root / "client-big", {"server": server.url}))]
+    assert words[0].code == words[1].code == 1 and words[0].out == words[1].out and "无效" in words[0].out
+    assert "Traceback" not in local.err + remote.err + words[0].err + words[1].err
+
+
 def test_local_commands_load_no_http_or_server_module(tmp_path, template):
     home = copy_home(template, tmp_path / "home")
     result = certcli(home, "list", python_flags=("-X", "importtime"))

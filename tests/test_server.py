@@ -495,6 +495,58 @@ def test_https_with_a_private_ca(tmp_path, template):
         assert running.stop() == 0
 
 
+# --- the store pool --------------------------------------------------------------------------
+
+def test_the_store_pool_caps_open_connections_and_a_request_past_the_cap_waits_then_gets_a_503(tmp_path,
+                                                                                                 monkeypatch):
+    from conftest import database_url_for, store_of
+    from certcli.errors import StoreUnavailable
+    from certcli.server.http import StorePool, pool_size, status_for
+
+    home = tmp_path / "home"
+    store_of(home, create=True).close()
+    if database_url_for(home):
+        monkeypatch.setenv("CERTCLI_DATABASE_URL", database_url_for(home))
+    assert StorePool(home).max_open == pool_size() > 64          # SQLite: every thread of the budgets
+    pool = StorePool(home, max_open=2, max_idle=1, wait=0.3)
+    release, holding, peak = threading.Event(), threading.Barrier(3), []
+
+    def hold():
+        with pool.store() as store:
+            assert store.one("SELECT count(*) AS n FROM certificates") == {"n": 0}
+            holding.wait(timeout=10)
+            peak.append(pool.open_count)
+            release.wait(timeout=10)
+
+    holders = [threading.Thread(target=hold) for _ in range(2)]
+    for thread in holders:
+        thread.start()
+    holding.wait(timeout=10)                                      # both connections in use
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable) as refused:
+        with pool.store():
+            pass
+    assert time.monotonic() - started >= 0.3                      # it waited the bound, no more connection
+    assert refused.value.data["reason"].startswith("busy") and status_for(refused.value) == 503
+    got = []
+
+    def wait_for_one():
+        with pool.store():
+            got.append(pool.open_count)
+
+    waiter = threading.Thread(target=wait_for_one)
+    pool.wait = 10
+    waiter.start()
+    time.sleep(0.1)
+    release.set()                                                 # a holder's connection goes to the waiter
+    for thread in (*holders, waiter):
+        thread.join(timeout=10)
+    assert got and got[0] <= 2 and peak == [2, 2]
+    assert pool.open_count == 1                                   # one idle (max_idle), the other closed
+    pool.close()
+    assert pool.open_count == 0
+
+
 # --- the log (last: it reads what every test above made the shared server write) ---------------
 
 def test_the_access_log_is_json_lines_with_no_secret(server, http):

@@ -249,7 +249,38 @@ def test_a_folder_that_cannot_be_listed_is_one_result(genuine, tmp_path, monkeyp
     assert result.code == 6
     assert [(r["path"], r["status"]) for r in result.json["results"]] == [
         (str(folder / "closed"), "unreadable"), (str(folder / "ok.pdf"), "valid")]
-    assert result.json["results"][0]["reason"] == "Permission denied"
+    assert result.json["results"][0]["reason"] == "permission_denied"      # a stable code, not the OS's text
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("en", {"file_not_found": "no such file", "symlink_loop": "a loop of symbolic links",
+            "permission_denied": "permission denied"}),
+    ("zh", {"file_not_found": "找不到该文件", "symlink_loop": "符号链接形成循环", "permission_denied": "没有读取权限"})])
+def test_an_unreadable_file_has_a_stable_reason_and_a_message_naming_it(genuine, inbox, monkeypatch, lang, words):
+    """Missing, a link loop, no permission (simulated: root reads any file): a stable ``reason`` in
+    JSON, and words in the chosen language that name the path, never the OS's English text."""
+    opening = os.open
+
+    def open_file(path, flags, *args, **kwargs):
+        if os.fspath(path).endswith("locked.pdf"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return opening(path, flags, *args, **kwargs)
+
+    shutil.copy(genuine.pdf, "in/locked.pdf")
+    monkeypatch.setattr(os, "open", open_file)
+    paths = {"missing.pdf": "file_not_found", "in/loop1.pdf": "symlink_loop", "in/locked.pdf": "permission_denied"}
+    result = genuine.verify(*paths, lang=lang)
+    assert result.code == 6
+    for entry in result.json["results"]:
+        reason = paths[entry["path"]]
+        assert (entry["status"], entry["reason"], entry["error"]["data"]["reason"]) == ("unreadable", reason, reason)
+        assert entry["path"] in entry["verdict"] and words[reason] in entry["verdict"], entry
+        assert "No such file" not in entry["verdict"] and "Permission denied" not in entry["verdict"]
+    human = genuine.verify(*paths, lang=lang, json_mode=False)
+    lines = human.out.splitlines()
+    for line, (path, reason) in zip(lines, paths.items()):
+        assert line.startswith(path + "  ") and words[reason] in line, line
+    assert "Traceback" not in human.out + human.err
 
 
 def test_usage_errors():
@@ -270,9 +301,10 @@ def test_remote_batch_sends_each_file_and_loads_no_pdf_code(genuine, tmp_path, i
     document = json.loads(result.out)
     assert [(r["path"], r["status"]) for r in document["results"]] == EXPECTED + [(str(genuine.pdf), "valid")]
     loaded = {line.split("|")[-1].strip() for line in result.err.splitlines() if line.startswith("import time:")}
-    heavy = {m for m in loaded if m.split(".")[0] in ("pyhanko", "reportlab", "pypdf", "qrcode", "PIL")
-             or m.startswith(("certcli.documents", "certcli.verification.pdf", "certcli.certificates"))}
-    assert "httpx" in loaded and not heavy, sorted(heavy)
+    heavy = {m for m in loaded if m.split(".")[0] in ("pyhanko", "reportlab", "pypdf", "qrcode", "PIL", "sqlite3")
+             or m.startswith(("certcli.documents", "certcli.verification.pdf", "certcli.certificates",
+                              "certcli.store", "certcli.verification.readonly"))}
+    assert "httpx" in loaded and not heavy, sorted(heavy)     # unreadable files among them: still no sqlite3
 
 
 def test_remote_batch_with_no_server_ends_at_once_with_exit_8(genuine, tmp_path, inbox):

@@ -138,7 +138,7 @@ def published(tmp_path_factory):
 
 def test_trust_pem_is_the_home_bundle_and_its_ledgers_are_served(published):
     from certcli.home import trust_file
-    from certcli.pki.trust_bundle import ledger_dir_beside
+    from certcli.pki.ledgers import ledger_dir_beside
 
     answer = httpx.get(f"{published.url}/trust.pem")
     assert answer.status_code == 200 and answer.content == trust_file(published.home).read_bytes()

@@ -300,3 +300,92 @@ def test_a_chinese_locale_means_chinese_output(annotated):
     assert result.exit_code == 0
     assert result.stdout.startswith("有效：") and "有效期至 2026年05月29日（北京时间）" in result.stdout
     assert not english_words(result.stdout), result.stdout
+
+
+# --- click's own usage errors (exit 2) in the user's language --------------------------------
+
+# kind: (arguments, the zh message, a part of click's English message)
+USAGE_ERRORS = {
+    "missing argument": (["annotate"], "缺少参数 'certificate_no'。", "Missing argument 'certificate_no'."),
+    "missing option": (["admin", "paper", "mailed", "PR20260301000001"], "缺少选项 '--tracking'。",
+                       "Missing option '--tracking'."),
+    "missing choice": (["admin", "region", "set", "北京"], "缺少选项 '--mode'。可选值：electronic, paper, both",
+                       "Missing option '--mode'."),
+    "no such option": (["login", "--foo"], "没有这个选项：--foo", "No such option: --foo"),
+    "no such option, suggested": (["login", "--id"], "没有这个选项：--id（可能的选项：--id-type）",
+                                  "No such option: --id (Possible options: --id-type)"),
+    "no such root option": (["--bogus"], "没有这个选项：--bogus", "No such option: --bogus"),
+    "not an integer": (["annotate", CERT, "--days", "many"], "'--days' 的值无效：应为整数。",
+                       "Invalid value for '--days': 'many'"),
+    "out of range": (["serve", "--port", "0"], "'--port' 的值无效：应为 1<=x<=65535 范围内的整数。",
+                     "Invalid value for '--port': 0 is not in the range 1<=x<=65535."),
+    "not a choice": (["admin", "region", "set", "北京", "--mode", "holo"],
+                     "'--mode' 的值无效：应为以下之一：electronic, paper, both。", "Invalid value for '--mode': 'holo'"),
+    "callback's own": (["member", "download", "--reveal", "salary"], "'--reveal' 的值无效：'salary' 不能显示；可选：",
+                       "Invalid value for '--reveal': 'salary' cannot be revealed; choose from: "),
+    "option without its value": (["annotate", CERT, "--days"], "选项 '--days' 需要一个值。",
+                                 "Option '--days' requires an argument."),
+    "flag with a value": (["admin", "issue", "roster.csv", "--dry-run=yes"], "选项 '--dry-run' 不接受值。",
+                          "Option '--dry-run' does not take a value."),
+    "extra argument": (["info", CERT, "extra"], "多余的参数：extra", "Got unexpected extra argument(s) (extra)"),
+    "no such command": (["nosuch"], "没有这个命令：'nosuch'", "No such command 'nosuch'."),
+    "no such command, suggested": (["admin", "prcess"], "没有这个命令：'prcess'（您是不是要用 'process'？）",
+                                   "No such command 'prcess'. Did you mean 'process'?"),
+}
+
+
+@pytest.mark.parametrize("kind", USAGE_ERRORS)
+def test_click_usage_errors_in_chinese_and_english(cli, kind):
+    args, zh, en = USAGE_ERRORS[kind]
+    human = cli(*args, json_mode=False, lang="zh")
+    assert human.code == 2 and human.out == ""
+    assert f"错误：{zh}" in human.err and "Error" not in human.err and "Usage" not in human.err, human.err
+    document = cli(*args, lang="zh")
+    assert document.code == 2 and document.error_code == "usage_error" and document.err == ""
+    assert document.json["error"]["message"].startswith(zh)
+    english = cli(*args, json_mode=False, lang="en")
+    assert english.code == 2 and f"Error: {en}" in english.err and "错误" not in english.err
+    english_document = cli(*args, lang="en")
+    assert english_document.code == 2 and english_document.error_code == "usage_error"
+    assert english_document.json["error"]["message"].startswith(en)
+
+
+def test_a_usage_error_shows_the_usage_line_and_help_hint_in_chinese(cli):
+    zh = cli("annotate", json_mode=False, lang="zh").err
+    assert zh == ("用法：certcli annotate [OPTIONS] {certificate_no}\n"
+                  "运行 'certcli annotate --help' 查看帮助。\n\n"
+                  "错误：缺少参数 'certificate_no'。\n")
+    en = cli("annotate", json_mode=False, lang="en").err
+    assert en == ("Usage: certcli annotate [OPTIONS] {certificate_no}\n"
+                  "Try 'certcli annotate --help' for help.\n\n"
+                  "Error: Missing argument 'certificate_no'.\n")
+
+
+def test_a_chinese_locale_means_chinese_usage_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from certcli.cli import app
+
+    env = {"CERTCLI_HOME": str(tmp_path), "LANG": "zh_CN.UTF-8", "LC_ALL": None, "LC_MESSAGES": None,
+           "CERTCLI_LANG": None}
+    result = CliRunner().invoke(app, ["admin", "prcess"], env=env, catch_exceptions=False)
+    assert result.exit_code == 2 and "错误：没有这个命令：'prcess'（您是不是要用 'process'？）" in result.stderr
+    result = CliRunner().invoke(app, ["--json", "login", "--foo"], env={**env, "LANG": None, "CERTCLI_LANG": "zh"})
+    assert result.exit_code == 2 and '"message": "没有这个选项：--foo"' in result.stdout
+
+
+def test_an_unknown_click_error_keeps_clicks_text():
+    from certcli.commands._runtime import click_module
+    from certcli.commands._usage_errors import usage_message
+
+    assert usage_message(click_module().exceptions.UsageError("Something new."), "zh") == "Something new."
+
+
+def test_the_migration_check_says_the_audit_chain_in_words():
+    from certcli.errors import MigrationCheckFailed
+
+    for audit, words in (("verified", "完整"), ("broken", "不完整")):
+        zh = MigrationCheckFailed(url="postgresql://db/certs", tables="", audit=audit).message("zh")
+        assert f"审计链：{words}" in zh and audit not in zh, zh
+        assert f"the audit chain on the copy: {audit}." in MigrationCheckFailed(
+            url="postgresql://db/certs", tables="", audit=audit).message("en")

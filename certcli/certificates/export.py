@@ -8,7 +8,7 @@ from pathlib import Path
 
 from certcli import rules
 from certcli.home import open_user_file
-from certcli.store import Store
+from certcli.store import Store, iterate
 
 EXPORT_COLUMNS = ("certificate_no", "name", "id_type", "id_number", "qualification", "level", "specialty",
                   "issued_on", "issuer", "seal", "region", "approval_no", "status", "revoked_at", "revoke_reason")
@@ -30,7 +30,7 @@ def export_certificates(store: Store, output: Path | None, *, fmt: str = "csv", 
         writer = csv.writer(handle) if fmt == "csv" else None
         if writer:
             writer.writerow(EXPORT_COLUMNS)
-        cursor = store.conn.execute(f"SELECT {', '.join(EXPORT_COLUMNS)} FROM certificates ORDER BY id")
+        cursor = iterate(store.conn, f"SELECT {', '.join(EXPORT_COLUMNS)} FROM certificates ORDER BY id")
         for row in cursor:
             record = dict(zip(EXPORT_COLUMNS, row))
             if not full_id:

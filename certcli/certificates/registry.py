@@ -16,7 +16,7 @@ every one of those matches the document and the certificate
 (:mod:`certcli.verification.issued`): a well-signed document the issuer never
 recorded (a stolen key, a copy of the issuer's home) is NOT VALID.
 
-A closed key's *ledger* (rotated, retired, expired: :mod:`certcli.pki.trust_bundle`)
+A closed key's *ledger* (rotated, retired, expired: :mod:`certcli.pki.ledgers`)
 is one indexed walk of ``idx_issued_documents_key`` in digest order: no PDF is
 parsed, so closing it at ``admin rotate-seal`` stays cheap.
 
@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Iterator
 
 from certcli import audit
-from certcli.store import REGISTRY_READY_KEY, Store, iso
+from certcli.store import REGISTRY_READY_KEY, Store, iso, iterate
 
 BACKFILL_BATCH = 200
 # request table -> the column holding its document number
@@ -221,18 +221,18 @@ def digests_signed_by(store, key_id: str, before: datetime | None = None) -> Ite
     """Every digest ``key_id`` signed for the issuer (before ``before``, when given), in
     digest order: one walk of ``idx_issued_documents_key``, no PDF parsed."""
     if before is None:
-        cursor = store.conn.execute("SELECT digest FROM issued_documents WHERE key_id = ? ORDER BY digest",
-                                    (key_id,))
+        cursor = iterate(store.conn, "SELECT digest FROM issued_documents WHERE key_id = ? ORDER BY digest",
+                         (key_id,))
     else:
-        cursor = store.conn.execute("SELECT digest FROM issued_documents WHERE key_id = ? AND signed_at < ? "
-                                    "ORDER BY digest", (key_id, iso(before)))
+        cursor = iterate(store.conn, "SELECT digest FROM issued_documents WHERE key_id = ? AND signed_at < ? "
+                                     "ORDER BY digest", (key_id, iso(before)))
     for (digest,) in cursor:
         yield digest
 
 
 def ledger(store, key_id: str, before: datetime | None = None) -> Ledger:
     """The ledger of ``key_id``: sorted, distinct 16-byte digest prefixes."""
-    from certcli.pki.trust_bundle import ledger_entry
+    from certcli.pki.ledgers import ledger_entry
 
     entries, previous = [], b""
     for digest in digests_signed_by(store, key_id, before):

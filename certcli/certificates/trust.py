@@ -34,7 +34,7 @@ class Published:
     revoked: int = 0
 
     def ledger_files(self) -> dict[str, bytes]:
-        from certcli.pki.trust_bundle import ledger_file_name
+        from certcli.pki.ledgers import ledger_file_name
 
         return {ledger_file_name(ledger.key_id): ledger.entries for ledger in self.ledgers}
 
@@ -76,8 +76,8 @@ def revoked_numbers(store) -> list[str]:
 def publish(keys, store, passphrase: bytes, now: datetime, valid_days: int = DEFAULT_VALID_DAYS) -> Published:
     """Sign a bundle as of ``now``, valid until ``now`` + ``valid_days`` (``next_update``)."""
     from certcli.pki.keys import key_id_of
-    from certcli.pki.trust_bundle import (MAX_BUNDLE_BYTES, LedgerRef, SealEntry, build_bundle,
-                                          revocation_entry)
+    from certcli.pki.ledgers import LedgerRef
+    from certcli.pki.trust_bundle import MAX_BUNDLE_BYTES, SealEntry, build_bundle, revocation_entry
 
     if not 1 <= valid_days <= MAX_VALID_DAYS:
         raise BadInput(field="--valid-days", value=str(valid_days), reason="out_of_range")
@@ -114,7 +114,7 @@ def publish(keys, store, passphrase: bytes, now: datetime, valid_days: int = DEF
 def write(published: Published, bundle_path: Path, writer) -> Path:
     """Write the bundle to ``bundle_path`` and the ledgers beside it
     (``<stem>.ledgers/<key_id>.bin``) with ``writer(path, data)``; returns the ledger folder."""
-    from certcli.pki.trust_bundle import ledger_dir_beside
+    from certcli.pki.ledgers import ledger_dir_beside
 
     folder = ledger_dir_beside(bundle_path)
     if published.ledgers:

@@ -27,12 +27,12 @@ def reveal_list(value: Optional[str]) -> Optional[str]:
     error (exit 2) listing what may be revealed."""
     if value is None:
         return None
+    from certcli.commands._runtime import rt
     from certcli.membership import rules as member_rules
 
     try:
         member_rules.parse_reveal(value)
     except ValueError as unknown:
         known = ", ".join((*member_rules.DISCLOSABLE, "all", "none"))
-        raise typer.BadParameter(f"{str(unknown)!r} cannot be revealed; choose from: {known} "
-                                 "(comma-separated)") from None
+        raise typer.BadParameter(rt().t("usage.cannot_reveal", value=repr(str(unknown)), known=known)) from None
     return value

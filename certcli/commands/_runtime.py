@@ -236,6 +236,15 @@ def report_error(code: str, message: str, exit_code: ExitStatus, data: dict | No
     raise typer.Exit(exit_code)
 
 
+def click_module():
+    """The click that raises the errors: typer's own copy, or click for a typer without one."""
+    try:
+        from typer import _click as click
+    except ImportError:  # pragma: no cover - a typer that uses click itself
+        import click
+    return click
+
+
 def handled(fn: Callable) -> Callable:
     """The error boundary.  No traceback reaches a user for any input (unless asked for:
     ``CERTCLI_DEBUG=1`` or ``--traceback`` print it for internal errors)."""

@@ -333,7 +333,7 @@ def trust(
     """Sign and print the public trust bundle (root, seal keys and their history, revocation list)."""
     from certcli.certificates import trust as trust_service
     from certcli.home import trust_file, user_file, write_private
-    from certcli.pki.trust_bundle import ledger_dir_beside
+    from certcli.pki.ledgers import ledger_dir_beside
     from certcli.i18n import format_instant
 
     runtime = rt()

@@ -211,6 +211,10 @@ def signed_digest(payload: str) -> str:
     The signature itself is left out, so it names the signed content whichever
     (valid) signature value carries it.  :class:`NotACertcliQr` if malformed."""
     body, _ = _split(payload)
+    return _digest(body)
+
+
+def _digest(body: bytes) -> str:
     return hashlib.sha256(PREFIX.encode("ascii") + body).hexdigest()
 
 
@@ -228,6 +232,12 @@ def decode(payload: str, public_keys: Mapping) -> QrClaims:
     :class:`UnknownSigningKey` if the key id is not in ``public_keys``, and
     :class:`QrSignatureInvalid` if the signature does not verify.
     """
+    return decode_signed(payload, public_keys)[0]
+
+
+def decode_signed(payload: str, public_keys: Mapping) -> tuple[QrClaims, str]:
+    """:func:`decode`, and the payload's :func:`signed_digest` from the same base32 decoding
+    (a verification needs both: the claims, and the entry naming them in the registry)."""
     body, sig = _split(payload)
     key_id = body[1:1 + _KEY_ID_LEN].hex()
     if key_id not in public_keys:
@@ -241,4 +251,4 @@ def decode(payload: str, public_keys: Mapping) -> QrClaims:
                           ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
         raise QrSignatureInvalid(key_id=key_id) from exc
-    return _claims(body)
+    return _claims(body), _digest(body)

@@ -314,7 +314,7 @@ def page_routes(options: ServeOptions, prefix: Optional[str] = None) -> list[Bas
         server = state(request)
 
         def build() -> bytes:
-            from certcli.pki.trust_bundle import ledger_dir_beside
+            from certcli.pki.ledgers import ledger_dir_beside
 
             path = bundle_path(server.home, server.options.trust_bundle)
             text = site.read_bundle(path) if path.is_file() else None

@@ -109,7 +109,7 @@ def published_bundle(home: str, path: Optional[str]) -> bytes:
 async def trust_ledger(request: Request) -> Response:
     """A closed key's ledger (``admin trust`` writes them beside the bundle): what
     ``verify --trust`` and the verification page check a closed key's documents against."""
-    from certcli.pki.trust_bundle import ledger_dir_beside
+    from certcli.pki.ledgers import ledger_dir_beside
     from certcli.verifier.site import is_ledger_name
 
     name = request.path_params["name"]

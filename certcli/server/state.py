@@ -70,7 +70,7 @@ class ServerState:
     def __init__(self, options: ServeOptions):
         self.options = options
         self.home = options.home
-        self.pool = StorePool(options.home)
+        self.pool = StorePool(options.home, workers=options.workers)
         self.lookups = RateLimiter(*options.lookup_rate) if options.lookup_rate else None
         self.logins = RateLimiter(*options.login_rate) if options.login_rate else None
         # a local SQLite store answers reads in microseconds; PostgreSQL is a round trip away

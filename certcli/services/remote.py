@@ -308,10 +308,14 @@ class RemoteVerifier:
     def verify(self, *, pdf: Optional[Path] = None, qr: Optional[str] = None, number: Optional[str] = None,
                name: Optional[str] = None) -> dict:
         if pdf is not None:
-            from certcli.verification.document import read_pdf
+            from certcli import clock
+            from certcli.verification.document import oversize_document, read_pdf
 
-            document = self.connection.call("POST", f"{API}/verify/pdf", content=read_pdf(pdf), auth=False,
-                                            content_type="application/pdf")
+            data = read_pdf(pdf)
+            # over the cap: NOT VALID (too_large) as locally, never sent (the server takes no such body)
+            document = oversize_document(data, clock.now(), self.connection.lang) or \
+                self.connection.call("POST", f"{API}/verify/pdf", content=data, auth=False,
+                                     content_type="application/pdf")
         elif qr is not None:
             document = self.connection.call("POST", f"{API}/verify/qr", body={"payload": qr}, auth=False)
         else:

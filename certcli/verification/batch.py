@@ -12,7 +12,9 @@
 * Each yields ``(index, result)`` as files finish; a result is the verify document of one file
   (exactly what ``verify FILE --json`` prints) with its ``path`` and ``status`` (``valid``,
   ``not_valid``, ``unreadable``, ``error``) in front, or, for a file that could not be read,
-  ``{"path", "status", "valid": false, "reason", "verdict", "error": {...}}``.
+  ``{"path", "status", "valid": false, "reason", "verdict", "error": {...}}``: ``reason`` a
+  stable code (``file_not_found``, ``permission_denied``, ``symlink_loop``, ``not_a_regular_file``,
+  ``unreadable``; never the OS's own text), ``verdict`` the message naming the path, in --lang.
 
 Nothing about one file stops the batch: a junk file is NOT VALID, an unreadable one (missing,
 a FIFO, a device, no permission) is ``unreadable``, a bug met on one file is ``error``
@@ -87,7 +89,9 @@ def _walk(folder: str, add: Callable) -> None:
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
     except OSError as error:
-        add(folder, BadInput(field="PATH", value=folder, reason=error.strerror or type(error).__name__))
+        from certcli.verification.context import os_reason
+
+        add(folder, BadInput(field="PATH", value=folder, reason=os_reason(error)))
         return
     for entry in entries:
         try:
@@ -160,16 +164,19 @@ class Summary:
 
 def _outcome(path: str, error: BaseException, lang: str):
     """A failure on one file: its result line, or :class:`Fatal` when it is about the whole batch."""
-    import sqlite3
+    import sys
 
     if isinstance(error, CertcliError):
         if error.exit_code in (ExitStatus.BAD_INPUT, ExitStatus.INTERNAL):
             return refused(path, error, lang)
         return Fatal(error)
-    if isinstance(error, sqlite3.Error):      # the store: every file would fail alike
+    sqlite3 = sys.modules.get("sqlite3")      # not loaded (remote mode): no error can be one of its
+    if sqlite3 is not None and isinstance(error, sqlite3.Error):   # the store: every file would fail alike
         return Fatal(sqlite3.DatabaseError(str(error)))
     if isinstance(error, OSError):
-        return refused(path, FileError(path=path, reason=error.strerror or type(error).__name__), lang)
+        from certcli.verification.context import os_reason
+
+        return refused(path, FileError(path=path, reason=os_reason(error)), lang)
     return refused(path, InternalError(kind=type(error).__name__), lang)
 
 

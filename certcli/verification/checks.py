@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from certcli import oracles, rules
-from certcli.errors import CertcliError, KeyProblem
+from certcli.errors import KeyProblem
 from certcli.verification.claims import decode_qr, seal_check, status_check, window_check
 from certcli.verification.context import (MAX_PDF_BYTES, Context, Verdict,  # noqa: F401 - MAX_PDF_BYTES re-exported
                                           read_regular_file)
@@ -107,7 +107,6 @@ def _membership_lookup(verdict: Verdict, context: Context, number: str, name: st
 def verify_qr(payload: str, context: Context, now: datetime, verdict: Verdict | None = None) -> Verdict:
     """Offline: needs only the trust bundle.  The payload is taken exactly as given
     (no trimming), so any edited character makes it not valid."""
-    from certcli.documents.qrpayload import signed_digest
     from certcli.verification import issued
 
     context.require_trust()
@@ -116,12 +115,8 @@ def verify_qr(payload: str, context: Context, now: datetime, verdict: Verdict | 
     decoded = decode_qr(verdict, payload if isinstance(payload, str) else "", context)
     if decoded is None:
         return verdict.skip_rest(QR_CHECKS)
-    claims, info = decoded
+    claims, info, digest = decoded
     # exactly this payload, issued by the issuer (registry, or a closed key's ledger)?
-    try:
-        digest = signed_digest(payload)
-    except CertcliError:        # decoded, yet not the bare payload: it cannot be the one recorded
-        digest = ""
     found = issued.lookup(context, "qr", digest, claims, info)
     seal_check(verdict, info, claims.valid_from, now, recorded=found.ok, evidence=found,
                vouched=issued.vouched(context, now))

@@ -55,9 +55,10 @@ def qualification_name(code: str, context: Context | None = None, number: str | 
 
 
 def decode_qr(verdict: Verdict, payload, context: Context):
-    """The ``qr_signature`` check: returns the claims and the seal they name, or None."""
+    """The ``qr_signature`` check: returns the claims, the seal they name and the payload's
+    signed digest (its entry in the issuer's registry; the base32 is decoded once), or None."""
     try:
-        claims = qrpayload.decode(payload, context.seal_keys)
+        claims, digest = qrpayload.decode_signed(payload, context.seal_keys)
     except CertcliError as error:
         verdict.add("qr_signature", False, error.code)
         return None
@@ -75,7 +76,7 @@ def decode_qr(verdict: Verdict, payload, context: Context):
         # the last usable day, inclusive (ISO date), beside the exclusive end
         "valid_through": rules.valid_through(claims.valid_until).isoformat() if claims.valid_until else None,
         "key_id": claims.key_id, **dict(claims.extra)})
-    return claims, info
+    return claims, info, digest
 
 
 def seal_check(verdict: Verdict, info, signed_at: datetime | None, now: datetime,

@@ -1,5 +1,6 @@
 """What verification works with, shared by every stage: the verdict and its
-checks, the trust context (root, seal keys, optionally the read-only store),
+checks, the trust context (root, seal keys, optionally the read-only store of
+:mod:`~certcli.verification.readonly`, which only a local verification imports),
 where a PDF's one signature sits (:class:`Located`) and a failed check
 (:class:`Reject`).
 
@@ -17,10 +18,34 @@ from typing import NamedTuple
 from certcli import i18n, rules
 from certcli.errors import BadInput, KeyProblem
 from certcli.home import keys_dir, store_file
-from certcli.store import RowQueries
 
 MAX_PDF_BYTES = 20 * 2**20
 MAX_TRUST_BYTES = 2**20
+# the checks of a PDF, in the order --json lists them (certcli.verification.pdf makes them)
+PDF_CHECKS = ("pdf_structure", "byte_range", "coverage", "signature", "signer_chain", "seal_key",
+              "certification", "qr_signature", "issued", "certificate_status", "annotation_window")
+
+
+def refused_unread(data: bytes) -> str:
+    """Why a PDF fails before anything in it is read (``not_a_pdf``, ``too_large``), or "".
+    Here, not in :mod:`~certcli.verification.pdf`, so that the remote client refuses an
+    oversize file exactly as a local check does without loading the PDF code."""
+    if not data.startswith(b"%PDF-"):
+        return "not_a_pdf"
+    return "too_large" if len(data) > MAX_PDF_BYTES else ""
+
+
+# why a file cannot be read, as a stable code with words in the catalog (``why.<code>``), never
+# the OS's own text (English whatever --lang says)
+_OS_REASONS = {"ENOENT": "file_not_found", "ENOTDIR": "file_not_found", "EACCES": "permission_denied",
+               "EPERM": "permission_denied", "ELOOP": "symlink_loop", "EISDIR": "not_a_regular_file"}
+
+
+def os_reason(error: OSError) -> str:
+    """The stable reason code of an ``OSError`` met reading a file (``unreadable`` for any other)."""
+    import errno
+
+    return _OS_REASONS.get(errno.errorcode.get(error.errno or 0, ""), "unreadable")
 
 
 def read_regular_file(path: Path, field: str, limit: int) -> bytes:
@@ -42,14 +67,14 @@ def read_regular_file(path: Path, field: str, limit: int) -> bytes:
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
         descriptor = os.open(path, flags)
     except OSError as error:
-        raise refuse(error.strerror or "unreadable") from None
+        raise refuse(os_reason(error)) from None
     with open(descriptor, "rb", closefd=True) as handle:   # owns the descriptor from here
         try:
             if not stat.S_ISREG(os.fstat(descriptor).st_mode):
                 raise refuse("not_a_regular_file")
             return handle.read(limit)
         except OSError as error:
-            raise refuse(error.strerror or "unreadable") from None
+            raise refuse(os_reason(error)) from None
 
 
 def cst_text(instant: datetime | None) -> str:
@@ -176,25 +201,6 @@ def document_notes(document: dict, lang: str) -> list[str]:
     return notes
 
 
-class ReadOnlyStore(RowQueries):
-    """The store, opened read-only for the few lookups verification makes.
-
-    Verifying never writes: no WAL set-up, no migration, nothing created.  A
-    damaged or foreign file surfaces as ``sqlite3.Error``, which the CLI
-    reports as ``store_corrupt``.  (The number + name lookup alone writes: it
-    counts its misses in the store at ``path``, see :mod:`certcli.oracles`.)
-    """
-
-    def __init__(self, path: Path):
-        import sqlite3
-
-        self.path = Path(path)
-        self.conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 @dataclass
 class Context:
     """What a verifier trusts: a root and seal keys, and optionally the store."""
@@ -224,10 +230,15 @@ class Context:
 
                 return Store(None, database_url=database_url())
             path = store_file(home)
-            return ReadOnlyStore(path) if path.is_file() else None
+            if not path.is_file():
+                return None
+            from certcli.verification.readonly import ReadOnlyStore   # not in remote mode: no sqlite3
+
+            return ReadOnlyStore(path)
 
         if trust is not None:
-            from certcli.pki.trust_bundle import ledger_dir_beside, parse_trust_bundle
+            from certcli.pki.ledgers import ledger_dir_beside
+            from certcli.pki.trust_bundle import parse_trust_bundle
 
             raw = read_regular_file(trust, "--trust", MAX_TRUST_BYTES + 1)   # never a FIFO or device
             if len(raw) > MAX_TRUST_BYTES:

@@ -23,6 +23,21 @@ def read_pdf(path: Path) -> bytes:
     return read_regular_file(path, "PATH", MAX_PDF_BYTES + 1)
 
 
+def oversize_document(data: bytes, now: datetime, lang: str) -> Optional[dict]:
+    """The verify document of a file over ``MAX_PDF_BYTES``, refused unread exactly as a local
+    check refuses it (NOT VALID, ``too_large``; ``not_a_pdf`` when it is not even a PDF); None
+    for a file within the cap.  The remote client answers it without sending the file (a server
+    takes no body that big), so ``--server`` gives the same document and exit status."""
+    from certcli import clock
+    from certcli.verification.context import MAX_PDF_BYTES, PDF_CHECKS, Verdict, refused_unread
+
+    if len(data) <= MAX_PDF_BYTES:
+        return None
+    verdict = Verdict("pdf", checked_at=now, clock_overridden=clock.overridden())
+    verdict.add("pdf_structure", False, refused_unread(data))
+    return verdict.skip_rest(PDF_CHECKS).to_json(lang)
+
+
 def verify_document(home: Path, now: datetime, lang: str, *, trust: Optional[Path] = None,
                     pdf: Optional[bytes] = None, pdf_path: Optional[Path] = None, qr: Optional[str] = None,
                     number: Optional[str] = None, name: Optional[str] = None, ledgers: Optional[Path] = None,

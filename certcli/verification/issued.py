@@ -107,8 +107,8 @@ def _mismatch(row: dict, certificate: dict | None, form: str, claims, info) -> s
 
 
 def _ledger(context: Context, digest: str, info) -> Issued:
-    from certcli.pki.trust_bundle import (LEDGER_ENTRY_BYTES, LedgerUnavailable, ledger_entry, load_ledger,
-                                          sorted_contains)
+    from certcli.pki.ledgers import (LEDGER_ENTRY_BYTES, LedgerUnavailable, ledger_entry, load_ledger,
+                                     sorted_contains)
 
     reference = context.bundle.ledgers.get(info.key_id)
     if reference is None:

@@ -36,11 +36,8 @@ from certcli.documents.cms import signed_digest
 from certcli.verification import issued
 from certcli.verification.claims import after_expiry, decode_qr, seal_check, status_check, window_check
 from certcli.verification.cms import check_cms
-from certcli.verification.context import MAX_PDF_BYTES, Context, Located, Verdict
+from certcli.verification.context import PDF_CHECKS, Context, Located, Verdict, refused_unread
 from certcli.verification.context import Reject as _Reject
-
-PDF_CHECKS = ("pdf_structure", "byte_range", "coverage", "signature", "signer_chain", "seal_key",
-              "certification", "qr_signature", "issued", "certificate_status", "annotation_window")
 MAX_CONTENTS_HEX = 64 * 1024          # ours is ~4 KiB of hex
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d{1,10})\s+(\d{1,10})\s+(\d{1,10})\s+(\d{1,10})\s*\]")
 _HEX = re.compile(rb"[0-9A-F]*")      # pyHanko writes upper case; anything else was edited
@@ -59,10 +56,9 @@ def _fail(check: str, reason: str) -> Located:
 
 def locate_signature(data: bytes) -> Located:
     """Stage 1: where the one signature sits, from raw bytes only."""
-    if not data.startswith(b"%PDF-"):
-        return _fail("pdf_structure", "not_a_pdf")
-    if len(data) > MAX_PDF_BYTES:
-        return _fail("pdf_structure", "too_large")
+    unread = refused_unread(data)          # not a PDF, or too large
+    if unread:
+        return _fail("pdf_structure", unread)
     if _ENCRYPT.search(data):
         return _fail("pdf_structure", "encrypted")
     count = data.count(b"/ByteRange")
@@ -311,7 +307,7 @@ def _document_claims(verdict: Verdict, result: dict, key_id: str, context: Conte
     decoded = decode_qr(verdict, result["payload"], context)
     if decoded is None:
         return None
-    claims, _ = decoded
+    claims = decoded[0]
     signed_at = result["signing_time"]
     if claims.key_id != key_id or (claims.valid_from is not None and (
             signed_at is None or abs(claims.valid_from - signed_at) > _ONE_SECOND)):

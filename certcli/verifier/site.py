@@ -151,7 +151,8 @@ def publish(folder: Path, bundle_path: Path, *, api: Optional[str], lang: str = 
     the scripts and style, ``trust-data.js``, ``trust.pem`` and ``trust.ledgers/``.
     The bundle is checked first: a page never ships one it would refuse."""
     from certcli.home import write_public
-    from certcli.pki.trust_bundle import ledger_dir_beside, parse_trust_bundle
+    from certcli.pki.ledgers import ledger_dir_beside
+    from certcli.pki.trust_bundle import parse_trust_bundle
 
     writer = writer or write_public
     text = read_bundle(bundle_path)

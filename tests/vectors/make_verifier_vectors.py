@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from certcli.documents import qrpayload  # noqa: E402
 from certcli.pki import keys as pki  # noqa: E402
+from certcli.pki import ledgers as pki_ledgers  # noqa: E402
 from certcli.pki import trust_bundle as tb  # noqa: E402
 
 OUT_FILE = HERE / "verifier_vectors.json"
@@ -98,7 +99,7 @@ def run_python(vector: dict, bundles: dict, folder: Path) -> dict:
     bundle = bundles[vector["bundle"]]
     path = folder / "trust.pem"
     path.write_text(bundle["pem"], encoding="utf-8")
-    ledger_dir = tb.ledger_dir_beside(path)
+    ledger_dir = pki_ledgers.ledger_dir_beside(path)
     ledger_dir.mkdir(exist_ok=True)
     for old in ledger_dir.iterdir():
         old.unlink()
@@ -161,10 +162,10 @@ class Issuer:
         for seal in seals:
             reference = None
             if seal.closed(issued_at):
-                table = b"".join(sorted({tb.ledger_entry(digest) for digest in seal.ledger}))
-                reference = tb.LedgerRef(seal.key_id, len(table) // tb.LEDGER_ENTRY_BYTES,
-                                         hashlib.sha256(table).hexdigest())
-                ledgers[tb.ledger_file_name(seal.key_id)] = base64.b64encode(table).decode("ascii")
+                table = b"".join(sorted({pki_ledgers.ledger_entry(digest) for digest in seal.ledger}))
+                reference = pki_ledgers.LedgerRef(seal.key_id, len(table) // pki_ledgers.LEDGER_ENTRY_BYTES,
+                                                  hashlib.sha256(table).hexdigest())
+                ledgers[pki_ledgers.ledger_file_name(seal.key_id)] = base64.b64encode(table).decode("ascii")
             entries.append(tb.SealEntry(seal.info, seal.cert, seal.qualifications, reference))
         root_key_id = pki.key_id_of(self.key.public_key())
         text = tb.build_bundle(self.cert, entries, revoked=[tb.revocation_entry(root_key_id, n) for n in revoked],

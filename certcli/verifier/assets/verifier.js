@@ -1,7 +1,8 @@
 /* certcli verifier: `certcli verify --qr PAYLOAD --trust trust.pem` in the browser.
  *
  * The same canonical bytes and the same rules as the Python verifier
- * (certcli/documents/qrpayload.py, certcli/pki/trust_bundle.py, certcli/verification/):
+ * (certcli/documents/qrpayload.py, certcli/pki/trust_bundle*.py, certcli/pki/ledgers.py,
+ * certcli/verification/):
  *
  *   CC1:<BASE32(body || r || s)>, body = kind || key_id(8) || len-prefixed fields,
  *   r || s the raw ECDSA P-256/SHA-256 signature (low-S) over "CC1:" + body.
@@ -102,7 +103,7 @@
     return new Uint8Array(await subtle().digest("SHA-256", bytes));
   }
 
-  /** Binary search of `entry` in `table`, sorted fixed-width records (trust_bundle.sorted_contains). */
+  /** Binary search of `entry` in `table`, sorted fixed-width records (ledgers.sorted_contains). */
   function sortedContains(table, entry, width) {
     var low = 0, high = Math.floor(table.length / width);
     while (low < high) {
@@ -385,7 +386,7 @@
     return lines;
   }
 
-  /** trust_bundle._render: the whole file from what the signature authenticates. */
+  /** trust_bundle_format.render_bundle: the whole file from what the signature authenticates. */
   function render(manifest, manifestBytes, certificates, revoked, signature) {
     var root = manifest.root;
     var lines = ["# certcli trust bundle: the issuer root, its seal keys and their history, the qualifications",
