@@ -240,3 +240,13 @@ def blank_pdf(text: str, title: str | None = None) -> bytes:
     page.showPage()
     page.save()
     return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def serve_template(tmp_path_factory) -> Path:
+    """A home as an administrator prepares it (tests/serving.py prepare_home), which the
+    ``certcli serve`` tests copy: made once for the session, as those tests are split over
+    tests/test_server.py, test_server_running.py and test_server_in_process.py."""
+    from serving import prepare_home  # here, not at the top: serving imports this module
+
+    return prepare_home(tmp_path_factory.mktemp("template"))

@@ -1,4 +1,4 @@
-"""Helpers for the tests of ``certcli serve`` and remote mode (tests/test_server.py,
+"""Helpers for the tests of ``certcli serve`` and remote mode (tests/test_server*.py,
 tests/test_remote.py): a real server process on 127.0.0.1 and a free port, and the
 real CLI as a subprocess."""
 from __future__ import annotations

@@ -3,7 +3,7 @@ ECDSA value, and verification accepts nothing else.
 
 The attack corpus (high-S twins, reordered / dropped / added certificates, BER
 lengths, NULL parameters, other ECDSA OIDs, non-minimal INTEGERs) is in
-``tests/test_attacks.py`` (``cms_*``); here: the signing side, and the checks one
+``tests/attack_corpus.py`` (``cms_*``); here: the signing side, and the checks one
 by one on the verification stage itself.
 """
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _stage_two(pdf: bytes, keys):
 def test_stage_two_accepts_ours_and_names_each_re_encoding(seal):
     """The CMS stage on its own: the genuine container passes; each edit of an unsigned
     part is ``non_canonical_signature`` with a short detail saying what differs."""
-    from test_attacks import ATTACKS
+    from attack_corpus import ATTACKS
 
     keys, loaded = seal
     genuine = PdfSealSigner(loaded).sign(_pdf("stage two"), signing_time=NOW - timedelta(minutes=1))

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from certcli import i18n
 from conftest import EXIT_INTERNAL
-from test_verify import make_genuine
+from genuine_documents import make_genuine
 
 CASES, LONG_CASES = 300, 5000
 LONG_PDF_CASES = 2000     # a whole verify_pdf per case: keeps the slow run inside CI's time

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXIT_INTERNAL, PASSPHRASE, ROOT
-from test_verify import make_genuine
+from genuine_documents import make_genuine
 
 TIMEOUT = 60        # a hang fails the test instead of stalling the suite
 

@@ -1,7 +1,13 @@
 """Large rosters are parsed by a worker process (certcli.roster.stream) while the
-importer writes: the result must be exactly what parsing in-process gives."""
+importer writes: the result must be exactly what parsing in-process gives, from a forked
+worker and from a fresh interpreter (where there is no fork) alike."""
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from datetime import datetime
 
 import pytest
@@ -10,9 +16,10 @@ from certcli import rules
 from certcli.certificates import issuance
 from certcli.errors import BadRoster
 from certcli.documents.glyphs import check_text_renderable
+from certcli.roster import stream
 from certcli.roster.stream import PARALLEL_MIN_BYTES, ParsedRoster
 from certcli.store import open_store
-from conftest import cert_row, write_roster
+from conftest import ROOT, cert_row, write_roster
 
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=rules.CST)
 
@@ -63,8 +70,16 @@ def snapshot(home):
                       "seal, seal_id, imported_at FROM certificates ORDER BY certificate_no").fetchall()
 
 
-@pytest.mark.parametrize("form", ["csv-gb18030", "jsonl"])
-def test_worker_and_in_process_parsing_store_the_same(tmp_path, form):
+@pytest.fixture
+def no_fork(monkeypatch):
+    """The worker as on a platform without fork: a fresh ``python`` process."""
+    monkeypatch.setattr(stream, "_can_fork", lambda: False)
+
+
+@pytest.mark.parametrize("form", ["csv-gb18030", "jsonl", "fresh-interpreter"])
+def test_worker_and_in_process_parsing_store_the_same(tmp_path, form, monkeypatch):
+    if form == "fresh-interpreter":
+        monkeypatch.setattr(stream, "_can_fork", lambda: False)
     rows = mixed_rows(5000)
     if form == "jsonl":
         path = tmp_path / "roster.jsonl"
@@ -173,7 +188,7 @@ def test_junk_bytes_give_the_same_rejects_from_the_worker(tmp_path):
     assert outcomes[0][0][3] > 300  # plenty rejected, and the good rows kept
 
 
-def test_the_worker_runs_this_certcli_not_one_in_the_current_directory(tmp_path, monkeypatch):
+def test_the_worker_runs_this_certcli_not_one_in_the_current_directory(tmp_path, monkeypatch, no_fork):
     decoy = tmp_path / "elsewhere" / "certcli"
     decoy.mkdir(parents=True)
     (decoy / "__init__.py").write_text("raise ImportError('a different certcli')\n")
@@ -190,6 +205,37 @@ def test_no_process_to_be_had_means_parsing_here(tmp_path, monkeypatch):
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.setattr(os, "fork", refuse)
     path = write_roster(tmp_path / "roster.csv", mixed_rows(1200))
     report = import_into(tmp_path / "home", path, parallel=True)
     assert report.inserted > 1000
+
+
+def test_a_forked_worker_ends_with_its_killed_importer(tmp_path):
+    """A forked worker has its importer's command line, so tests/test_crash.py cannot find
+    it by its own: here it is found by its pid, and must be gone once the importer is."""
+    path = write_roster(tmp_path / "roster.csv", mixed_rows(20000))
+    script = ("import sys, time\n"
+              "from certcli.roster.stream import ParsedRoster, _Forked\n"
+              "from datetime import date\n"
+              f"with ParsedRoster({str(path)!r}, today=date(2026, 3, 1), imported_at='x', parallel=True) as r:\n"
+              "    assert isinstance(r._worker, _Forked)\n"
+              "    print(r._worker.pid, flush=True)\n"
+              "    time.sleep(60)\n")  # reads nothing more: the worker fills the pipe and waits
+    importer = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    worker = int(importer.stdout.readline())
+    os.kill(importer.pid, signal.SIGKILL)
+    importer.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker), "the forked worker outlived its killed importer"
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (the killed importer's orphans are reaped by init)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False

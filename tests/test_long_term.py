@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import HOLDER_ID, Cli, cert_row, write_roster
-from test_membership import OLD_MEMBER_ID, jpeg, member_row, onboard, qr_of
+from membership_helpers import OLD_MEMBER_ID, jpeg, member_row, onboard, qr_of
 
 T0 = "2026-03-01T10:00:00+08:00"
 SEAL_END = datetime.fromisoformat("2036-02-28T10:00:00+08:00")

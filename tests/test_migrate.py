@@ -54,6 +54,23 @@ def demo_home(demo_folder, tmp_path) -> Path:
     return copy / "home"
 
 
+@pytest.fixture(scope="module")
+def issued_folder(tmp_path_factory) -> Path:
+    """A home with keys and examples/roster.csv issued: enough for the cases about when a copy
+    is refused or made again (the whole demo store is copied in the slow case above)."""
+    folder = tmp_path_factory.mktemp("issued") / "kept"
+    run(folder / "home", "admin", "init")
+    run(folder / "home", "admin", "issue", ROOT / "examples" / "roster.csv", check=6)   # one bad row, kept out
+    return folder
+
+
+@pytest.fixture
+def issued_home(issued_folder, tmp_path) -> Path:
+    copy = tmp_path / "issued"
+    shutil.copytree(issued_folder, copy)
+    return copy / "home"
+
+
 @pytest.fixture
 def url() -> str:
     import postgres
@@ -98,17 +115,17 @@ def test_a_demo_store_is_copied_checked_and_usable(demo_home, url, tmp_path):
     assert json.loads(run(demo_home, "--json", "admin", "audit", "verify", url=url).stdout)["ok"]
 
 
-def test_running_it_again_copies_nothing_and_checks_again(demo_home, url):
-    migrate(demo_home, url)
-    again = json.loads(migrate(demo_home, url).stdout)
+def test_running_it_again_copies_nothing_and_checks_again(issued_home, url):
+    migrate(issued_home, url)
+    again = json.loads(migrate(issued_home, url).stdout)
     assert again["ok"] and again["copied"] == [] and len(again["skipped"]) == len(again["tables"])
 
 
-def test_a_database_holding_another_store_is_refused(demo_home, url, tmp_path):
+def test_a_database_holding_another_store_is_refused(issued_home, url, tmp_path):
     other = tmp_path / "other-home"
     run(other, "admin", "init", url=url)
     run(other, "admin", "issue", write_roster(tmp_path / "r.csv", [cert_row()]), url=url)
-    refused = migrate(demo_home, url, check=7)
+    refused = migrate(issued_home, url, check=7)
     error = json.loads(refused.stdout)["error"]
     assert error["code"] == "migration_target_in_use" and error["data"]["what"] == "other_store"
     assert "another store" in error["message"]
@@ -116,19 +133,19 @@ def test_a_database_holding_another_store_is_refused(demo_home, url, tmp_path):
     assert json.loads(run(other, "--json", "admin", "audit", "verify", url=url).stdout)["ok"]
 
 
-def test_a_copy_in_use_is_not_overwritten_and_a_changed_source_is_copied_again(demo_home, url):
-    migrate(demo_home, url)
-    run(demo_home, "admin", "revoke", "2023AUD440300002", "--reason", "test", url=url)   # the copy is in use
-    refused = json.loads(migrate(demo_home, url, check=7).stdout)["error"]
+def test_a_copy_in_use_is_not_overwritten_and_a_changed_source_is_copied_again(issued_home, url):
+    migrate(issued_home, url)
+    run(issued_home, "admin", "revoke", "2023AUD440300002", "--reason", "test", url=url)   # the copy is in use
+    refused = json.loads(migrate(issued_home, url, check=7).stdout)["error"]
     assert refused["code"] == "migration_target_in_use" and refused["data"]["what"] == "changed_since_migration"
 
 
-def test_a_source_that_moved_on_is_copied_again(demo_home, url):
-    migrate(demo_home, url)
-    run(demo_home, "admin", "revoke", "2023AUD440300002", "--reason", "test")    # the SQLite file moved on
-    again = json.loads(migrate(demo_home, url).stdout)
+def test_a_source_that_moved_on_is_copied_again(issued_home, url):
+    migrate(issued_home, url)
+    run(issued_home, "admin", "revoke", "2023AUD440300002", "--reason", "test")    # the SQLite file moved on
+    again = json.loads(migrate(issued_home, url).stdout)
     assert again["ok"] and again["skipped"] == [] and "certificates" in again["copied"]
-    assert run(demo_home, "admin", "audit", "head", url=url).stdout == run(demo_home, "admin", "audit", "head").stdout
+    assert run(issued_home, "admin", "audit", "head", url=url).stdout == run(issued_home, "admin", "audit", "head").stdout
 
 
 def big_home(tmp_path: Path, rows: int) -> Path:

@@ -173,7 +173,7 @@ def test_iterating_a_large_result_streams_it_through_a_server_side_cursor(tmp_pa
 def test_a_burst_at_serve_never_opens_more_database_connections_than_its_pool_allows(pg, tmp_path, url):
     """More concurrent lookups than the pool's bound: each waits for a pooled connection and
     is answered; the server's sessions (pg_stat_activity) never exceed the bound, which is
-    half the database's CONNECTION LIMIT (certcli.server.http.database_share)."""
+    half the database's CONNECTION LIMIT (certcli.server.pool.database_share)."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 

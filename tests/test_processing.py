@@ -9,7 +9,7 @@ import json
 import pytest
 
 from conftest import HOLDER_ID, cert_row, store_db, write_roster
-from test_membership import download, members, ready_member  # noqa: F401 - fixtures
+from membership_helpers import download, members, ready_member  # noqa: F401 - fixtures
 
 from certcli.certificates import processing
 

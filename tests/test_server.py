@@ -1,7 +1,9 @@
 """``certcli serve`` (SPEC §6), started for real on 127.0.0.1 and a free port and driven
 with httpx: the holder API, the public verification API, the error boundary (4xx for
-any input, never 500), sessions, rate limits, security headers, the access log, TLS,
-workers and a graceful SIGTERM."""
+any input, never 500), sessions, rate limits, security headers and the access log, on
+one server shared by the whole module.  Starting and stopping it (TLS, workers, a graceful
+SIGTERM) is in tests/test_server_running.py; what is tested without a server process (a
+bug at the error boundary, the store pool) in tests/test_server_in_process.py."""
 from __future__ import annotations
 
 import base64
@@ -9,7 +11,6 @@ import hashlib
 import json
 import socket
 import statistics
-import threading
 import time
 from datetime import datetime, timedelta
 
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from conftest import HOLDER_ID, NOW, PASSWORD
-from serving import Server, certcli, copy_home, prepare_home
+from serving import Server, certcli, copy_home
 
 CERT = "2022ECO110100001"
 SLASHED = "2024ECO440300004/B"
@@ -27,13 +28,8 @@ ISSUED_TOKENS: list[str] = []  # every token the server handed out: none may rea
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return prepare_home(tmp_path_factory.mktemp("template"))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, template):
-    home = copy_home(template, tmp_path_factory.mktemp("shared") / "home")
+def server(tmp_path_factory, serve_template):
+    home = copy_home(serve_template, tmp_path_factory.mktemp("shared") / "home")
     with Server(home, "--login-rate", "off", "--lookup-rate", "off") as running:
         yield running
 
@@ -68,14 +64,14 @@ def _error(answer: httpx.Response, status: int, code: str) -> dict:
 
 # --- the service ---------------------------------------------------------------------------------
 
-def test_health_and_an_openapi_document_that_describes_every_route(http, template):
+def test_health_and_an_openapi_document_that_describes_every_route(http, serve_template):
     assert http.get("/healthz").json() == {"status": "ok"}
     spec = http.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     from certcli.server.app import create_app
     from certcli.server.options import ServeOptions
 
-    app = create_app(ServeOptions(home=str(template)))
+    app = create_app(ServeOptions(home=str(serve_template)))
     routes = {(route.path.replace("{no:path}", "{no}"), method.lower()) for route in app.routes
               for method in route.methods if method != "HEAD"}
     described = {(path, method) for path, operations in spec["paths"].items() for method in operations}
@@ -101,40 +97,6 @@ def test_unknown_routes_and_methods_answer_json_errors(http):
     error = _error(http.delete(f"{H}/certificates"), 405, "usage_error")
     assert "DELETE" in error["data"]["detail"]
     _error(http.get("/api/v1/lookup", params={"number": CERT}), 400, "usage_error")
-
-
-def test_a_bug_is_one_500_line_that_says_nothing_of_the_data(template, monkeypatch, caplog):
-    """In-process, straight over ASGI: an unexpected exception becomes internal_error, with the
-    security headers, and its text (which may hold data) reaches neither the answer nor the log."""
-    import asyncio
-
-    from certcli.server.app import asgi_app
-    from certcli.server.options import ServeOptions
-    from certcli.services.local import LocalHolderService
-
-    def broken(self, *args, **kwargs):
-        raise RuntimeError(f"boom {HOLDER_ID}")
-
-    monkeypatch.setattr(LocalHolderService, "certificates", broken)
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": f"{H}/certificates", "raw_path": f"{H}/certificates".encode(), "query_string": b"",
-             "root_path": "", "headers": [(b"authorization", b"Bearer x"), (b"host", b"x")],
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
-    asyncio.run(asgi_app(ServeOptions(home=str(template)))(scope, receive, send))
-    start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
-    headers = {k.decode(): v.decode() for k, v in start["headers"]}
-    assert start["status"] == 500 and headers["x-frame-options"] == "DENY"
-    assert json.loads(body) == {"error": {"code": "internal_error", "message": "Internal error (RuntimeError). "
-                                          "Nothing was changed.", "data": {"kind": "RuntimeError"}}}
-    assert HOLDER_ID.encode() not in body and HOLDER_ID not in caplog.text and "internal_error" in caplog.text
 
 
 # --- the holder API ----------------------------------------------------------------------------
@@ -353,10 +315,10 @@ def test_a_wrong_name_and_an_unknown_number_look_identical(http):
 
 
 @pytest.fixture(scope="module")
-def limited(tmp_path_factory, template):
+def limited(tmp_path_factory, serve_template):
     """A server with tight per-address limits and a published trust bundle."""
     root = tmp_path_factory.mktemp("limited")
-    home = copy_home(template, root / "home")
+    home = copy_home(serve_template, root / "home")
     published = root / "published.pem"
     published.write_bytes(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     with Server(home, "--lookup-rate", "3/min", "--login-rate", "2/min", "--trust-bundle", published) as running:
@@ -392,159 +354,6 @@ def test_lookups_and_logins_are_limited_per_client_address(limited, tmp_path):
     assert [a.status_code for a in logins] == [401, 401, 429]
     assert client.get("/healthz").status_code == 200  # other routes are not limited
     client.close()
-
-
-# --- running it --------------------------------------------------------------------------------
-
-def test_serve_refuses_what_it_must(tmp_path, template):
-    home = copy_home(template, tmp_path / "home")
-    public = certcli(home, "serve", "--host", "0.0.0.0", "--port", "1")
-    assert public.code == 2 and "TLS" in public.json["error"]["message"]
-    assert certcli(home, "serve", "--tls-cert", home / "x.pem").code == 2
-    assert certcli(home, "serve", "--lookup-rate", "lots").code == 2
-    missing = certcli(tmp_path / "nowhere", "serve", "--port", "1")
-    assert missing.code == 7 and missing.error_code == "store_missing"
-    with Server(home) as taken:
-        again = certcli(home, "serve", "--port", taken.port, timeout=30)
-        assert again.code == 8 and again.error_code == "serve_failed"
-
-
-def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(tmp_path, template):
-    home = copy_home(template, tmp_path / "home")
-    running = Server(home).wait_ready()
-    outcome = {}
-
-    def slow():  # a lookup takes at least 0.25 s (certcli.oracles)
-        outcome["answer"] = httpx.get(f"{running.url}/api/v1/lookup", params={"number": CERT, "name": "王小明"},
-                                      timeout=30)
-
-    worker = threading.Thread(target=slow)
-    worker.start()
-    time.sleep(0.2)  # the request is in flight (a lookup takes at least 0.25 s)
-    started = time.monotonic()
-    assert running.stop() == 0
-    worker.join(10)
-    assert time.monotonic() - started < 10
-    assert outcome["answer"].status_code == 200 and outcome["answer"].json()["valid"] is True
-    assert json.loads(running.stdout)["stopped_by"] == "SIGTERM"
-    assert "Shutting down" in running.log()
-
-
-def test_two_workers(tmp_path, template):
-    home = copy_home(template, tmp_path / "home")
-    with Server(home, "--workers", "2") as running:
-        for _ in range(2):
-            assert httpx.get(f"{running.url}/api/v1/verify/qr", timeout=30).status_code == 405
-            assert httpx.post(f"{running.url}/api/v1/verify/qr", json={"payload": "x"}).json()["valid"] is False
-    assert running.returncode == 0
-
-
-def _tls_files(directory):
-    """A private CA and a server certificate for 127.0.0.1 it signed (PEM files)."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.now().astimezone()
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "certcli test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=2))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False),
-                         critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    files = {"ca": directory / "ca.pem", "cert": directory / "server.pem", "key": directory / "server.key"}
-    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    files["cert"].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    files["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
-    return files
-
-
-def test_https_with_a_private_ca(tmp_path, template):
-    home = copy_home(template, tmp_path / "home")
-    files = _tls_files(tmp_path)
-    running = Server(home, "--tls-cert", files["cert"], "--tls-key", files["key"], scheme="https")
-    try:
-        running.wait_ready(verify=False)
-        import ssl
-
-        answer = httpx.get(f"{running.url}/healthz", verify=ssl.create_default_context(cafile=str(files["ca"])))
-        assert answer.status_code == 200 and answer.headers["strict-transport-security"].startswith("max-age=")
-        trusted = certcli(tmp_path / "client", "--ca-bundle", files["ca"], "list", server=running.url)
-        assert trusted.code == 3 and trusted.error_code == "not_logged_in"
-        untrusted = certcli(tmp_path / "client", "list", server=running.url)
-        assert untrusted.code == 8 and untrusted.error_code == "server_unreachable"
-        assert "certificate" in untrusted.json["error"]["data"]["reason"].lower()
-    finally:
-        assert running.stop() == 0
-
-
-# --- the store pool --------------------------------------------------------------------------
-
-def test_the_store_pool_caps_open_connections_and_a_request_past_the_cap_waits_then_gets_a_503(tmp_path,
-                                                                                                 monkeypatch):
-    from conftest import database_url_for, store_of
-    from certcli.errors import StoreUnavailable
-    from certcli.server.http import StorePool, pool_size, status_for
-
-    home = tmp_path / "home"
-    store_of(home, create=True).close()
-    if database_url_for(home):
-        monkeypatch.setenv("CERTCLI_DATABASE_URL", database_url_for(home))
-    assert StorePool(home).max_open == pool_size() > 64          # SQLite: every thread of the budgets
-    pool = StorePool(home, max_open=2, max_idle=1, wait=0.3)
-    release, holding, peak = threading.Event(), threading.Barrier(3), []
-
-    def hold():
-        with pool.store() as store:
-            assert store.one("SELECT count(*) AS n FROM certificates") == {"n": 0}
-            holding.wait(timeout=10)
-            peak.append(pool.open_count)
-            release.wait(timeout=10)
-
-    holders = [threading.Thread(target=hold) for _ in range(2)]
-    for thread in holders:
-        thread.start()
-    holding.wait(timeout=10)                                      # both connections in use
-    started = time.monotonic()
-    with pytest.raises(StoreUnavailable) as refused:
-        with pool.store():
-            pass
-    assert time.monotonic() - started >= 0.3                      # it waited the bound, no more connection
-    assert refused.value.data["reason"].startswith("busy") and status_for(refused.value) == 503
-    got = []
-
-    def wait_for_one():
-        with pool.store():
-            got.append(pool.open_count)
-
-    waiter = threading.Thread(target=wait_for_one)
-    pool.wait = 10
-    waiter.start()
-    time.sleep(0.1)
-    release.set()                                                 # a holder's connection goes to the waiter
-    for thread in (*holders, waiter):
-        thread.join(timeout=10)
-    assert got and got[0] <= 2 and peak == [2, 2]
-    assert pool.open_count == 1                                   # one idle (max_idle), the other closed
-    pool.close()
-    assert pool.open_count == 0
 
 
 # --- the log (last: it reads what every test above made the shared server write) ---------------

@@ -1,104 +1,25 @@
-"""certcli verify (issue 5): PDF, offline QR, public lookup, trust bundles, key rotation.
-
-Genuine documents come from our own pipeline.  Keys are made at the real time
-(pdfsig checks certificates against the wall clock), so these flows run with
-CERTCLI_NOW empty; a later ``now`` is passed explicitly to test windows.
+"""certcli verify (issue 5): genuine PDFs, malformed input, offline QR, public lookup, over one
+genuine home built once for the module (tests/genuine_documents.py).  Key rotation and
+retirement, which change the home, are in tests/test_verify_seal_keys.py.
 """
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from conftest import HOLDER_ID, Cli, cert_row, write_roster
+from conftest import HOLDER_ID
+from genuine_documents import CERT_NO, Genuine, iso, make_genuine, unsigned_pdf
+from genuine_documents import fresh  # noqa: F401 - the fixture
 
-REAL = {"CERTCLI_NOW": ""}
-CERT_NO, EXEMPT_NO = "2024CST450100004", "2019TAX310100003"
 PDF_CHECKS = ["pdf_structure", "byte_range", "coverage", "signature", "signer_chain", "seal_key",
               "certification", "qr_signature", "issued", "certificate_status", "annotation_window"]
-
-
-
-
-class Genuine:
-    """A home with keys, two certificates, one holder, and their downloaded PDFs."""
-
-    def __init__(self, base: Path):
-        self.base = base
-        self.cli = Cli(base / "home")
-        self.cli.now = None
-        base.mkdir(parents=True, exist_ok=True)
-        assert self.run("admin", "init").code == 0
-        roster = write_roster(base / "r.csv", [
-            cert_row(no=CERT_NO, qualification="造价工程师", level="一级", issued_on="2024-02-01"),
-            cert_row(no=EXEMPT_NO, seal="association", issuer="中国注册税务师协会", qualification="税务师", level="",
-                     issued_on="2019-06-20")])
-        assert self.run("admin", "issue", roster).code == 0
-        assert self.run("register", "--name", "王小明", "--id-number", HOLDER_ID).code == 0
-        self.login()
-        assert self.run("annotate", CERT_NO, "--days", "30").code == 0
-        self.run("download", EXEMPT_NO, "-o", base / "exempt.pdf")        # queues the exempt copy
-        assert self.run("admin", "process").json["completed"] == 2
-        self.pdf, self.exempt = base / "cert.pdf", base / "exempt.pdf"
-        assert self.run("download", CERT_NO, "-o", self.pdf).code == 0
-        assert self.run("download", EXEMPT_NO, "-o", self.exempt).code == 0
-        self.bundle = self.export_bundle("trust.pem")
-        from cryptography.hazmat.primitives.serialization import Encoding
-
-        from certcli.pki.keys import IssuerKeys
-
-        self.root = base / "root.pem"
-        self.root.write_bytes(IssuerKeys(self.cli.home / "keys").root_certificate().public_bytes(Encoding.PEM))
-
-    def run(self, *args, env=None, **kwargs):
-        return self.cli(*args, env={**REAL, **(env or {})}, **kwargs)
-
-    def login(self):
-        assert self.run("login", "--id-number", HOLDER_ID).code == 0
-        assert self.run("agree", "--yes").code == 0
-
-    def export_bundle(self, name: str) -> Path:
-        path = self.base / name
-        assert self.run("admin", "trust", "-o", path).code == 0
-        return path
-
-    def verify(self, *args, now: str | None = None, home: Path | None = None, lang="en", json_mode=True):
-        env = {"CERTCLI_NOW": now or ""}
-        extra = ["--home", home] if home is not None else []
-        return self.cli("verify", *args, *extra, env=env, lang=lang, json_mode=json_mode)
-
-    def payload(self, pdf: Path | None = None) -> str:
-        from io import BytesIO
-
-        from pypdf import PdfReader
-
-        return str(PdfReader(BytesIO((pdf or self.pdf).read_bytes())).metadata["/CertcliQR"])
-
-    def context(self, trust: Path | None = None):
-        from certcli.verification.checks import Context
-
-        return Context.load(self.cli.home, trust)
-
-
-def make_genuine(base: Path) -> Genuine:
-    return Genuine(base)
-
-
-def iso(instant: datetime) -> str:
-    return instant.isoformat()
 
 
 @pytest.fixture(scope="module")
 def genuine(tmp_path_factory) -> Genuine:
     return make_genuine(tmp_path_factory.mktemp("verify"))
-
-
-@pytest.fixture
-def fresh(tmp_path) -> Genuine:
-    """A home of its own, for tests that rotate or retire keys."""
-    return make_genuine(tmp_path / "g")
 
 
 def _checks(outcome) -> dict:
@@ -212,7 +133,7 @@ def test_malformed_files_give_a_reason_never_a_traceback(genuine, tmp_path):
         "cut.pdf": (data[:-100], "truncated"),
         "header-only.pdf": (b"%PDF-1.7\n", "truncated"),
         "binary.pdf": (b"%PDF-1.4\n" + bytes(range(256)) * 50, "truncated"),
-        "unsigned.pdf": (_unsigned_pdf(), "unsigned"),
+        "unsigned.pdf": (unsigned_pdf(), "unsigned"),
     }
     for name, (content, reason) in cases.items():
         path = tmp_path / name
@@ -223,17 +144,6 @@ def test_malformed_files_give_a_reason_never_a_traceback(genuine, tmp_path):
             assert "Traceback" not in result.out + result.err
         assert genuine.verify(path).json["reason"] == reason, name
 
-
-def _unsigned_pdf() -> bytes:
-    from io import BytesIO
-
-    from reportlab.pdfgen import canvas
-
-    out = BytesIO()
-    page = canvas.Canvas(out)
-    page.drawString(100, 700, "Certificate")
-    page.save()
-    return out.getvalue()
 
 
 def test_missing_file_directory_and_bad_bundle_exit_6(genuine, tmp_path):
@@ -342,145 +252,6 @@ def test_lookup_usage_errors(genuine):
     assert genuine.verify("--number", CERT_NO).code == 2
     assert genuine.verify("--name", "王小明").code == 2
     assert genuine.verify(genuine.pdf, "--qr", "x").code == 2
-
-
-# --- trust bundles and key rotation ------------------------------------------------------------
-
-def test_a_rotated_key_that_signs_after_its_rotation_is_refused(fresh, tmp_path):
-    """Rotation is recorded (manifest and trust bundle); the old key's signatures
-    count up to the rotation plus a grace hour for a processing run in flight."""
-    from certcli.verification import checks as verification
-    from certcli.pki.keys import IssuerKeys
-    from certcli.documents.signing import PdfSealSigner
-    from certcli.pki.trust_bundle import parse_trust_bundle
-    from conftest import PASSPHRASE
-
-    old_seal = IssuerKeys(fresh.cli.home / "keys").load_seal("ministry", PASSPHRASE.encode())
-    rotated = fresh.run("admin", "rotate-seal", "ministry")
-    assert rotated.code == 0, rotated.out
-    old = next(s for s in rotated.json["seals"] if s["key_id"] == old_seal.info.key_id)
-    assert old["status"] == "rotated"
-    rotated_at = datetime.fromisoformat(old["rotated_at"])      # this home runs on the real clock
-    bundle = parse_trust_bundle(fresh.export_bundle("after.pem").read_text("utf-8"))
-    assert bundle.keys[old_seal.info.key_id][0].rotated_at == rotated_at
-    original = fresh.pdf.read_bytes()
-    unsigned = original[:original.index(b"%%EOF") + 6]          # the rendered page, before signing
-    context = fresh.context()
-    try:
-        for delay, reason in ((timedelta(minutes=59), None), (timedelta(hours=1), "seal_rotated"),
-                              (timedelta(days=3), "seal_rotated")):
-            at = rotated_at + delay
-            verdict = verification.verify_pdf(PdfSealSigner(old_seal).sign(unsigned, signing_time=at), context, at)
-            seal_key = verdict.get("seal_key")
-            assert (seal_key.ok, seal_key.reason) == ((True, "ok") if reason is None else (False, reason))
-            if reason:
-                assert verdict.reason == reason and not verdict.valid
-    finally:
-        context.close()
-    assert fresh.verify(fresh.pdf).code == 0          # signed before the rotation: still valid
-
-
-def test_rotation_keeps_old_documents_valid_and_new_bundle_verifies_both(fresh, tmp_path):
-    old_bundle = fresh.bundle
-    rotated = fresh.run("admin", "rotate-seal", "ministry")
-    assert rotated.code == 0, rotated.out
-    old_key, new_key = rotated.json["old_key_id"], rotated.json["new_key_id"]
-    assert old_key != new_key
-    fresh.login()
-    assert fresh.run("renew", CERT_NO, "--days", "60").code == 0
-    assert fresh.run("admin", "process").json["completed"] == 1
-    new_pdf = tmp_path / "new.pdf"
-    assert fresh.run("download", CERT_NO, "-o", new_pdf).code == 0
-    new_bundle = fresh.export_bundle("trust-after.pem")
-    empty = tmp_path / "empty"
-    for pdf, key in ((fresh.pdf, old_key), (new_pdf, new_key)):
-        for args in ((), ("--trust", new_bundle)):
-            result = fresh.verify(pdf, *args, home=empty if args else None)
-            assert result.code == 0, result.out
-            assert result.json["facts"]["key_id"] == key
-    assert fresh.verify("--qr", fresh.payload(), "--trust", new_bundle, home=empty).code == 0
-    # A bundle exported before the rotation does not know the new key.
-    stale = fresh.verify(new_pdf, "--trust", old_bundle, home=empty)
-    assert stale.code == 1 and stale.json["reason"] == "unknown_seal_key"
-    # The old document still ends with its own window.
-    until = fresh.verify(fresh.pdf).json["facts"]["valid_until"]
-    assert fresh.verify(fresh.pdf, now=until).json["reason"] == "annotation_expired"
-
-
-def test_retired_key_invalidates_signatures_from_the_compromise_on(fresh, tmp_path):
-    signed = datetime.fromisoformat(fresh.verify(fresh.pdf).json["facts"]["signed_at"])
-    key_id = fresh.verify(fresh.pdf).json["facts"]["key_id"]
-    # Compromised after signing: the document stays valid.
-    after = fresh.run("admin", "retire-seal", key_id, "--compromised-at", iso(signed + timedelta(minutes=5)))
-    assert after.code == 0, after.out
-    assert after.json["rotated_to"]                                   # the active key was replaced
-    assert after.json["requeued"] == {"annotations": [], "member_documents": []}
-    new_key = after.json["rotated_to"]
-    assert fresh.verify(fresh.pdf).code == 0
-    bundle = fresh.export_bundle("retired.pem")
-    assert "# status: retired" in bundle.read_text()
-    assert fresh.verify(fresh.pdf, "--trust", bundle, home=tmp_path / "e").code == 0
-    # Compromised at or before signing: not valid, from the home and from a fresh bundle.
-    again = fresh.run("admin", "retire-seal", key_id, "--compromised-at", iso(signed))
-    assert again.code == 0 and again.json["rotated_to"] is None
-    result = fresh.verify(fresh.pdf)
-    assert result.code == 1 and result.json["reason"] == "seal_compromised"
-    assert result.json["verdict"] == "NOT VALID: the seal key was retired: signed after it was compromised"
-    bundle = fresh.export_bundle("retired2.pem")
-    offline = fresh.verify(fresh.pdf, "--trust", bundle, home=tmp_path / "e")
-    assert offline.code == 1 and offline.json["reason"] == "seal_compromised"
-    assert fresh.verify("--qr", fresh.payload(), "--trust", bundle, home=tmp_path / "e").json["reason"] == \
-        "seal_compromised"
-    # The holder is owed a valid copy: the request was queued again, and is signed with the new key.
-    assert len(again.json["requeued"]["annotations"]) == 1
-    fresh.login()
-    waiting = fresh.run("download", CERT_NO, "-o", tmp_path / "w.pdf")
-    assert waiting.code == 4 and waiting.error_code == "annotation_pending"
-    assert fresh.run("admin", "process").json["completed"] == 1
-    reissued = tmp_path / "reissued.pdf"
-    assert fresh.run("download", CERT_NO, "-o", reissued).code == 0
-    check = fresh.verify(reissued)
-    assert check.code == 0 and check.json["facts"]["key_id"] == new_key, check.out
-    assert check.json["facts"]["valid_until"] == fresh.verify(fresh.pdf).json["facts"]["valid_until"]
-    # Issuing goes on with the replacement key.
-    assert fresh.run("renew", CERT_NO, "--days", "60").code == 0
-    assert fresh.run("admin", "process").json["completed"] == 1
-    new_pdf = tmp_path / "new.pdf"
-    assert fresh.run("download", CERT_NO, "-o", new_pdf).code == 0
-    assert fresh.verify(new_pdf).code == 0
-
-
-def test_retired_key_backdated_forgery_needs_the_store(fresh):
-    """With the issuer's store at hand a retired key only vouches for documents the
-    store issued: a file the store never saw is refused even if /M is backdated."""
-    from certcli.verification import checks as verification
-
-    key_id = fresh.verify(fresh.pdf).json["facts"]["key_id"]
-    signed = datetime.fromisoformat(fresh.verify(fresh.pdf).json["facts"]["signed_at"])
-    assert fresh.run("admin", "retire-seal", key_id, "--compromised-at", iso(signed + timedelta(hours=1))).code == 0
-    context = fresh.context()
-    assert verification.verify_pdf(fresh.pdf.read_bytes(), context, signed + timedelta(hours=2)).valid
-    context.close()
-    import sqlite3
-
-    with sqlite3.connect(fresh.cli.home / "certcli.db") as db:           # as if the store never issued it
-        db.execute("UPDATE annotations SET document_sha256 = NULL")
-        db.execute("DELETE FROM documents")
-        db.execute("DELETE FROM issued_documents")
-    context = fresh.context()
-    verdict = verification.verify_pdf(fresh.pdf.read_bytes(), context, signed + timedelta(hours=2))
-    assert not verdict.valid and verdict.reason == "seal_compromised"
-    context.close()
-
-
-def test_seal_admin_errors(fresh):
-    assert fresh.run("admin", "rotate-seal", "nope").code == 5
-    assert fresh.run("admin", "retire-seal", "0000000000000000", "--compromised-at", "2026-01-01").code == 5
-    assert fresh.run("admin", "retire-seal", "0000000000000000", "--compromised-at", "yesterday").code == 2
-    wrong = fresh.run("admin", "rotate-seal", "ministry", env={"CERTCLI_KEY_PASSPHRASE": "wrong"})
-    assert wrong.code == 3 and wrong.error_code == "wrong_passphrase"
-    human = fresh.run("admin", "rotate-seal", "ministry", json_mode=False, lang="zh")
-    assert human.code == 0 and "已更换密钥" in human.out
 
 
 def test_damaged_store_is_reported_not_crashed(genuine, tmp_path):

@@ -2,7 +2,7 @@
 per file in input order, a summary, --json / --jsonl, exit 0 / 1 / 6, and nothing a folder
 holds (junk, empty files, FIFOs, link loops, thousands of files) stops the batch.
 
-Genuine documents come from tests/test_verify.py's pipeline (make_genuine): keys made at the
+Genuine documents come from tests/genuine_documents.py (make_genuine): keys made at the
 real time, so these runs use the real clock (CERTCLI_NOW empty) unless a test moves it."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXIT_INTERNAL
-from test_verify import make_genuine
+from genuine_documents import make_genuine
 
 
 @pytest.fixture(scope="module")

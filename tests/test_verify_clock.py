@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from test_verify import CERT_NO, make_genuine
+from genuine_documents import CERT_NO, make_genuine
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import HOLDER_ID
 from external import scan_qr
+from membership_helpers import download, members, qr_of, ready_member  # noqa: F401 - members is a fixture
 from serving import Server, certcli, copy_home, free_port, prepare_home
-from test_membership import download, members, qr_of, ready_member  # noqa: F401 - members is a fixture
 
 CERT, TAX = "2022ECO110100001", "2019TAX310100003"
 

@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from conftest import HOLDER_ID, cert_row, need_tool, write_roster
-from test_membership import APPROVAL, ready_member
-from test_membership import download as member_download
-from test_membership import members  # noqa: F401 - the fixture
+from membership_helpers import APPROVAL, ready_member
+from membership_helpers import download as member_download
+from membership_helpers import members  # noqa: F401 - the fixture
 
 CERT = "2022ECO110100001"
 APPLIED = "2026-03-01T10:00:00+08:00"       # day D = 2026-03-01; 90 days: usable until the start of D+90

@@ -1,6 +1,7 @@
 """A roster's header: the fields a roster has, the English and Chinese names a header may
 give them, and what the header row says (which column is which field, the columns that
-are no field, with the nearest known one).  :mod:`certcli.roster.parse` reads the rows."""
+are no field, with the nearest known one); and what a roster reports, header warnings
+and refused rows.  :mod:`certcli.roster.parse` reads the rows."""
 from __future__ import annotations
 
 import re
@@ -40,6 +41,18 @@ class RosterWarning:
 
     def describe(self) -> str:
         return f"{self.column} → {self.suggestion}" if self.suggestion else self.column
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A data row refused, with its line number (here, not in :mod:`certcli.roster.parse`,
+    so that :mod:`certcli.roster.workbook` can report one without importing the parser)."""
+
+    line: int
+    reason: str  # stable code, e.g. "invalid_id_number"
+    field: str = ""
+    detail: str = ""
+    certificate_no: str = ""
 
 
 MAX_WARNINGS = 100

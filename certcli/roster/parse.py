@@ -11,8 +11,10 @@ named in a :class:`RosterWarning` (with the nearest known column), or refused
 with ``strict``.
 
 Parsing streams: a 1M-row roster is never held in memory.  Each data row comes
-out as either a clean :class:`RosterRow` or a :class:`RowError` with its line
-number and a stable reason code, so one bad row never costs the good ones.
+out as either a clean row or a :class:`RowError` with its line number and a
+stable reason code, so one bad row never costs the good ones.  An import takes the
+clean rows as the tuples it stores (:meth:`Roster.checked`); :meth:`Roster.rows`
+gives them as :class:`RosterRow`.
 """
 from __future__ import annotations
 
@@ -22,16 +24,16 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
 from certcli import rules
 from certcli.membership import rules as member_rules
 from certcli.errors import BadRoster, CertcliError
-from certcli.roster.columns import (  # noqa: F401 - FIELDS, REQUIRED, RosterWarning: re-exported
-    FIELDS, HEADER_ALIASES, MAX_WARNINGS, REQUIRED, RosterWarning, _columns_of, _missing, _suggest,
+from certcli.roster.columns import (  # noqa: F401 - FIELDS, REQUIRED, RosterWarning, RowError: re-exported
+    FIELDS, HEADER_ALIASES, MAX_WARNINGS, REQUIRED, RosterWarning, RowError, _columns_of, _missing, _suggest,
 )
 from certcli.roster.sniff import _CountingLines, detect_encoding, sniff  # noqa: F401 - re-exported
 
@@ -73,13 +75,14 @@ class RosterRow(NamedTuple):  # a NamedTuple: a million of them are made per imp
     exam_pass_year: int | None = None
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    reason: str  # stable code, e.g. "invalid_id_number"
-    field: str = ""
-    detail: str = ""
-    certificate_no: str = ""
+# A clean row as an import stores it: these columns of the certificates table, then,
+# only for a row that is no plain qualification certificate, MEMBER_COLUMNS.  A plain
+# one leaves those to the table's defaults (kind 'qualification', the rest NULL): the
+# same stored row, and five fewer values to build, send to the worker and bind.
+STORED_COLUMNS = ("certificate_no", "name", "id_type", "id_number", "qualification", "level", "specialty",
+                  "issued_on", "issuer", "seal", "seal_id", "region", "approval_no", "photo", "imported_at")
+MEMBER_COLUMNS = ("kind", "birth_date", "mobile", "email", "exam_pass_year")
+QUALIFICATION_DEFAULTS = member_rules.QUALIFICATION_FIELDS  # MEMBER_COLUMNS of a plain row
 
 
 def seal_id_for(seal: str, issuer: str) -> str:
@@ -132,9 +135,11 @@ class Roster:
         self._warnings_taken = 0
         self.today = today
         self.check_text = check_text
-        self._days: dict[str, date] = {}
+        self._days: dict[str, str] = {}  # issue date as written -> ISO
         self._seals: dict[tuple[str, str], tuple[str, str]] = {}
-        self._text_ok: set[str] = set()
+        # qualification, level, issuer, specialty values (to themselves), checked once; rows share one
+        # object per value: pickled once per chunk for the worker's pipe, encoded once for SQLite
+        self._texts: dict[str, str] = {}
         self._folder = os.path.abspath(self.path.parent)
 
     def _open(self, head: bytes, sheet: str | None) -> None:
@@ -188,16 +193,27 @@ class Roster:
         self.close()
 
     def rows(self) -> Iterator[RosterRow | RowError]:
+        for line, row in self.checked(""):
+            if isinstance(row, RowError):
+                yield row
+            else:
+                member = row[15:] or QUALIFICATION_DEFAULTS
+                yield RosterRow(line, *row[:6], date.fromisoformat(row[7]), *row[8:12], row[6], *row[12:14], *member)
+
+    def checked(self, imported_at: str) -> Iterator[tuple[int, tuple | RowError]]:
+        """``(line, row)`` for each data row: ``row`` a :class:`RowError`, or the clean row as
+        stored (STORED_COLUMNS, ``imported_at`` last, then MEMBER_COLUMNS if not the defaults)."""
         records = (self._jsonl_records() if self.format == "jsonl" else
                    self._xlsx_records() if self.format == "xlsx" else self._csv_records())
+        clean = self._clean
         for line, record in records:
             if isinstance(record, RowError):
-                yield record
+                yield line, record
                 continue
             try:
-                yield self._clean(line, record)
+                yield line, clean(record, imported_at)
             except _Reject as reject:
-                yield RowError(line, reject.reason, reject.field, reject.detail, record[0].strip()[:64])
+                yield line, RowError(line, reject.reason, reject.field, reject.detail, record[0].strip()[:64])
 
     def _csv_records(self) -> Iterator[tuple[int, list[str] | RowError]]:
         reader = csv.reader(self._lines, delimiter=self._delimiter)
@@ -230,51 +246,7 @@ class Roster:
             yield reader.line_num, [values[i].strip() if i is not None else "" for i in positions]
 
     def _xlsx_records(self) -> Iterator[tuple[int, list[str] | RowError]]:
-        from certcli.roster.workbook import HEADER_SEARCH_ROWS, CellProblem, cell_text, filled, header_text
-
-        rows = self._sheet.rows()
-        header = first_filled = None
-        started = 0
-        # The header is the first row that names the required columns: a title row or
-        # notes above it are skipped.  Rows are read one at a time, so none is skipped past it.
-        for line, cells in rows:
-            texts = [header_text(c) for c in cells]
-            count = sum(1 for text in texts if text)
-            if count:
-                started = started or line
-                if first_filled is None or (count >= 2 and sum(1 for t in first_filled if t) < 2):
-                    first_filled = texts
-                if count >= 2 and not _missing(_columns_of(texts)[0]):
-                    header = texts
-                    break
-            if started and line - started >= HEADER_SEARCH_ROWS:
-                break
-        if header is None:
-            if first_filled is None or sum(1 for text in first_filled if text) < 2:  # empty, or notes only
-                raise BadRoster(path=str(self.path), reason="empty_sheet",
-                                detail=[ws.title for ws in self._sheet.book.worksheets])
-            header = first_filled  # reports the missing columns
-        while header and not header[-1]:
-            header.pop()
-        columns = self._header(header)
-        width = len(columns)
-        positions = [(columns.index(f), f) if f in columns else (None, f) for f in FIELDS]
-        number_at = columns.index("certificate_no")
-        for line, cells in rows:
-            if not any(filled(c) for c in cells):
-                continue
-            if len(cells) > width and any(filled(c) for c in cells[width:]):
-                used = max(i for i, c in enumerate(cells) if filled(c)) + 1
-                yield line, RowError(line, "too_many_columns", detail=f"{used} > {width}")
-                continue
-            try:
-                values = [cell_text(cells[i], f) if i is not None and i < len(cells) else "" for i, f in positions]
-            except CellProblem as problem:
-                number = cells[number_at] if number_at < len(cells) else None
-                yield line, RowError(line, *problem.args,
-                                     certificate_no=str(number).strip()[:64] if filled(number) else "")
-                continue
-            yield line, values
+        return self._sheet.records(self._header)
 
     def _header(self, header: list[str]) -> list[str | None]:
         """The roster field of each column; header warnings recorded (or, strict, refused)."""
@@ -333,7 +305,7 @@ class Roster:
                     self._warn([RosterWarning("unknown_column", k[:64]) for k in unknown], list(record))
             yield line, [(record.get(f) or "").strip() for f in FIELDS]
 
-    def _clean(self, line: int, values: list[str]) -> RosterRow:
+    def _clean(self, values: list[str], imported_at: str) -> tuple:
         # The hot path of a million-row import: values arrive stripped, one regex over
         # the joined row, caches for the values that repeat (dates, issuers).
         joined = "\n".join(values)
@@ -345,28 +317,28 @@ class Roster:
                     raise _Reject("bad_characters", field, "control character or undecodable byte")
         (certificate_no, name, id_type, id_number, qualification, level, issued_text, issuer, seal_text,
          region, specialty, approval_no, photo, kind, birth_text, mobile, email, year_text) = values
-        for index in _REQUIRED_INDEXES:
-            if not values[index]:
-                raise _Reject("missing_value", FIELDS[index])
+        if not all(_required(values)):
+            raise _Reject("missing_value", next(FIELDS[i] for i in _REQUIRED_INDEXES if not values[i]))
         if not _CERT_NO.match(certificate_no):
             raise _Reject("invalid_certificate_no", "certificate_no")
         name = rules.normalize_name(name)  # as registration keeps it: NFC, single spaces
-        id_type = ID_TYPE_ALIASES.get(id_type, id_type or "resident_id")
+        id_type = _ID_TYPE_NAMES.get(id_type) or id_type or "resident_id"
         try:
             id_number = rules.normalize_id_number(id_type, id_number)
         except CertcliError as error:
             raise _Reject("invalid_id_number", "id_number", error.data.get("reason", "")) from None
-        issued_on = self._day(issued_text)
+        issued_on = self._days.get(issued_text) or self._day(issued_text)
         seal = self._seals.get((seal_text, issuer)) or self._seal(seal_text, issuer)
         if self.check_text is not None:
             self._check_text(name, "name")
-            for field, value in (("qualification", qualification), ("level", level), ("issuer", issuer),
-                                 ("specialty", specialty)):
-                if value not in self._text_ok:
-                    self._check_text(value, field)
-                    if len(self._text_ok) < 10_000:  # repeated values; a hostile roster cannot grow it
-                        self._text_ok.add(value)
-        member = member_rules.QUALIFICATION_FIELDS
+        texts = self._texts
+        try:
+            qualification, level, issuer, specialty = (texts[qualification], texts[level], texts[issuer],
+                                                       texts[specialty])
+        except KeyError:  # one not seen yet: checked in this order, the first bad one named
+            qualification, level, issuer, specialty = (self._text(value, field) for value, field in zip(
+                (qualification, level, issuer, specialty), ("qualification", "level", "issuer", "specialty")))
+        member = None
         if kind or birth_text or mobile or email or year_text:
             try:
                 member = member_rules.roster_member_fields(kind, birth_text, mobile, email, year_text, self.today,
@@ -375,22 +347,21 @@ class Roster:
                 raise _Reject(*problem.args) from None
         if photo:  # a file path, kept absolute so that it still resolves after the import
             photo = os.path.normpath(os.path.join(self._folder, photo))
-        return RosterRow(line, certificate_no, name, id_type, id_number, qualification, level, issued_on, issuer,
-                         seal[0], seal[1], region or None, specialty or None, approval_no or None, photo or None,
-                         *member)
+        row = (certificate_no, name, id_type, id_number, qualification, level, specialty or None, issued_on, issuer,
+               seal[0], seal[1], region or None, approval_no or None, photo or None, imported_at)
+        return row if member is None or member == QUALIFICATION_DEFAULTS else row + member
 
-    def _day(self, text: str) -> date:
-        day = self._days.get(text)
-        if day is None:
-            try:
-                day = parse_day(text)
-            except ValueError:
-                raise _Reject("invalid_date", "issued_on", text[:20]) from None
-            if day > self.today or day < EARLIEST_ISSUE:
-                raise _Reject("date_out_of_range", "issued_on", day.isoformat())
-            if len(self._days) < 100_000:
-                self._days[text] = day
-        return day
+    def _day(self, text: str) -> str:
+        """The issue date as stored (ISO); the caller looks in the cache first."""
+        try:
+            day = parse_day(text)
+        except ValueError:
+            raise _Reject("invalid_date", "issued_on", text[:20]) from None
+        if day > self.today or day < EARLIEST_ISSUE:
+            raise _Reject("date_out_of_range", "issued_on", day.isoformat())
+        if len(self._days) < 100_000:
+            self._days[text] = day.isoformat()
+        return day.isoformat()
 
     def _seal(self, seal_text: str, issuer: str) -> tuple[str, str]:
         seal = _seal_of(seal_text, issuer)
@@ -398,6 +369,15 @@ class Roster:
         if len(self._seals) < 10_000:
             self._seals[(seal_text, issuer)] = pair
         return pair
+
+    def _text(self, value: str, field: str) -> str:
+        known = self._texts.get(value)
+        if known is None:
+            if self.check_text is not None:
+                self._check_text(value, field)
+            if len(self._texts) < 10_000:  # a hostile roster cannot grow it
+                self._texts[value] = value
+        return known or value
 
     def _check_text(self, value: str, field: str) -> None:
         try:
@@ -407,6 +387,9 @@ class Roster:
 
 
 _REQUIRED_INDEXES = tuple(FIELDS.index(f) for f in REQUIRED)
+# an ID type as written -> ours, the same object for every row (as the _texts of a Roster)
+_ID_TYPE_NAMES = {**{name: name for name in rules.ID_TYPES}, **ID_TYPE_ALIASES}
+_required = itemgetter(*_REQUIRED_INDEXES)  # the required values of a row, in one C call
 
 
 class _Reject(Exception):

@@ -3,21 +3,28 @@
 A large import spends about as long parsing and checking rows in Python as
 SQLite spends storing them.  With two or more cores a worker process parses
 while the importing process writes, so the two costs overlap instead of adding
-up (see bench/: a 1M-row import).  Small rosters are read in this process:
-starting the worker costs about 0.1 s.
+up (see bench/).  Small rosters are read in this process.
 
-The worker is a ``python`` process running :func:`main`, writing pickled messages
-to a pipe.  Pickle is safe here because both ends are this package, run by the same
-user.  If the importing process dies, the worker's next write fails and it
-exits; if the worker dies, the importer sees the pipe close and stops.
+The worker writes pickled messages to a pipe.  Where it can, it is a fork of the
+importing process (:class:`_Forked`): it starts in about a millisecond, with certcli
+already imported, where a fresh ``python`` running :func:`main` takes ~0.1 s of start-up
+and imports, which a 20k-row import never won back (bench/import_bench.py).  The fresh
+interpreter remains for platforms without fork, and for a process with other threads
+running (a fork copies locks they may hold).  Pickle is safe here because both ends
+are this package, run by the same user.  If the importing process dies, the worker's
+next write fails and it exits; if the worker dies, the importer sees the pipe close
+and stops.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import threading
 import traceback
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,10 +32,16 @@ from importlib import import_module
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from certcli.roster.parse import Roster, RosterWarning, RowError
+from certcli.roster.parse import MEMBER_COLUMNS, STORED_COLUMNS, Roster, RosterWarning, RowError
 
 CHUNK_ROWS = 5000
-PARALLEL_MIN_BYTES = 2**20  # ~7k rows: below this the worker's start-up outweighs the overlap
+# The worker sends smaller chunks (the importer still stores CHUNK_ROWS per batch): the
+# importer starts storing once the first 1,000 rows are parsed, not 5,000.
+WORKER_CHUNK_ROWS = 1000
+PIPE_BYTES = 2**20  # the most an unprivileged process may ask for (Linux's fs.pipe-max-size)
+# ~7k rows: below this, waiting for the worker's first chunk (its first name check loads the
+# font's coverage) and storing its last batch after it outweigh the overlap
+PARALLEL_MIN_BYTES = 2**20
 
 
 @dataclass
@@ -36,7 +49,7 @@ class Chunk:
     """Consecutive data rows: the clean ones insert-ready, the bad ones as errors."""
 
     lines: list[int] = field(default_factory=list)
-    rows: list[tuple] = field(default_factory=list)  # INSERT_COLUMNS order, imported_at last
+    rows: list[tuple] = field(default_factory=list)  # as stored: parse.STORED_COLUMNS (+ MEMBER_COLUMNS)
     errors: list[RowError] = field(default_factory=list)
     seals: dict[str, str] = field(default_factory=dict)  # seal_id -> issuer, first seen in this chunk
     records: int = 0  # data rows read: len(rows) + len(errors)
@@ -56,34 +69,28 @@ class Header:
         return cls(roster.encoding, roster.format, roster.size, roster.sheet_name)
 
 
-INSERT_COLUMNS = ("certificate_no", "name", "id_type", "id_number", "qualification", "level", "specialty",
-                  "issued_on", "issuer", "seal", "seal_id", "region", "approval_no", "photo", "kind",
-                  "birth_date", "mobile", "email", "exam_pass_year", "imported_at")
+# Every column a row may fill; a plain qualification certificate's row stops before MEMBER_COLUMNS.
+INSERT_COLUMNS = STORED_COLUMNS + MEMBER_COLUMNS
+_SEAL_ID, _ISSUER = STORED_COLUMNS.index("seal_id"), STORED_COLUMNS.index("issuer")
 
 
 def local_chunks(roster: Roster, imported_at: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
-    chunk, seals = Chunk(), set()
-    for item in roster.rows():
-        chunk.records += 1
-        if isinstance(item, RowError):
-            chunk.errors.append(item)
+    chunk, seals, records = Chunk(), set(), 0
+    for line, row in roster.checked(imported_at):
+        records += 1
+        if isinstance(row, RowError):
+            chunk.errors.append(row)
         else:
-            r = item
-            if r.seal_id not in seals:
-                seals.add(r.seal_id)
-                chunk.seals[r.seal_id] = r.issuer
-            chunk.lines.append(r.line)
-            chunk.rows.append((r.certificate_no, r.name, r.id_type, r.id_number, r.qualification, r.level,
-                               r.specialty, r.issued_on.isoformat(), r.issuer, r.seal, r.seal_id, r.region,
-                               r.approval_no, r.photo, r.kind, r.birth_date, r.mobile, r.email, r.exam_pass_year,
-                               imported_at))
-        if chunk.records >= chunk_rows:
-            chunk.bytes_read = roster.bytes_read
-            chunk.warnings = roster.take_warnings()
+            if row[_SEAL_ID] not in seals:
+                seals.add(row[_SEAL_ID])
+                chunk.seals[row[_SEAL_ID]] = row[_ISSUER]
+            chunk.lines.append(line)
+            chunk.rows.append(row)
+        if records >= chunk_rows:
+            chunk.records, chunk.bytes_read, chunk.warnings = records, roster.bytes_read, roster.take_warnings()
             yield chunk
-            chunk = Chunk()
-    chunk.bytes_read = roster.bytes_read
-    chunk.warnings = roster.take_warnings()
+            chunk, records = Chunk(), 0
+    chunk.records, chunk.bytes_read, chunk.warnings = records, roster.bytes_read, roster.take_warnings()
     yield chunk
 
 
@@ -97,7 +104,7 @@ class ParsedRoster:
         self.chunk_rows, self.sheet, self.strict = chunk_rows, sheet, strict
         self.parallel = self._want_worker() if parallel is None else parallel and _importable(check_text)
         self._roster: Roster | None = None
-        self._worker: subprocess.Popen | None = None
+        self._worker: subprocess.Popen | _Forked | None = None
         self.header: Header | None = None
 
     def _want_worker(self) -> bool:
@@ -141,14 +148,18 @@ class ParsedRoster:
 
     def _start_worker(self) -> None:
         job = {"path": str(self.path), "today": self.today.isoformat(), "imported_at": self.imported_at,
-               "check_text": _name_of(self.check_text), "chunk_rows": self.chunk_rows, "sheet": self.sheet,
-               "strict": self.strict}
-        # The worker imports this very certcli (not one that happens to sit in the
-        # current directory); stderr is dropped: it reports every failure as a message.
-        package_root = str(Path(__file__).resolve().parents[2])
-        self._worker = subprocess.Popen([sys.executable, "-c", _WORKER_BOOT, package_root, json.dumps(job)],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL)
+               "check_text": _name_of(self.check_text), "chunk_rows": min(self.chunk_rows, WORKER_CHUNK_ROWS),
+               "sheet": self.sheet, "strict": self.strict}
+        if _can_fork():
+            self._worker = _Forked(job)
+        else:
+            # The worker imports this very certcli (not one that happens to sit in the
+            # current directory); stderr is dropped: it reports every failure as a message.
+            package_root = str(Path(__file__).resolve().parents[2])
+            self._worker = subprocess.Popen([sys.executable, "-c", _WORKER_BOOT, package_root, json.dumps(job)],
+                                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                            stderr=subprocess.DEVNULL)
+        _widen(self._worker.stdout.fileno())
         self.header = self._receive()
 
     def _receive(self):
@@ -165,6 +176,82 @@ class ParsedRoster:
 
 
 _WORKER_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from certcli.roster.stream import main; main()"
+
+
+def _can_fork() -> bool:
+    # A thread of this process (a progress bar's, a server's) may hold a lock at the
+    # moment of the fork, which the worker's copy would then wait for forever.
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+class _Forked:
+    """The worker as a fork of this process, with the part of Popen's interface used here."""
+
+    def __init__(self, job: dict):
+        read, write = os.pipe()
+        # Frozen, the importer's objects are never collected in the worker, so no finalizer
+        # of theirs (a file's flush, a connection's close) runs a second time there.
+        gc.freeze()
+        try:
+            pid = os.fork()
+        except BaseException:
+            gc.unfreeze()
+            os.close(read)
+            os.close(write)
+            raise
+        if pid == 0:
+            _forked_main(job, read, write)  # never returns
+        gc.unfreeze()
+        self.pid = pid
+        os.close(write)
+        self.stdout, self.returncode = os.fdopen(read, "rb"), None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:  # not reaped yet, so the pid is still this worker's
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
+
+
+def _widen(pipe: int) -> None:
+    """Let the worker run a whole batch ahead: while the importer stores a batch (~5,000
+    rows) it reads nothing, and a pipe's default 64 KiB holds only ~400 rows, so the worker
+    would wait instead of parsing.  Linux only; elsewhere the overlap is smaller."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):  # no such call here, or above the system's limit
+        pass
+
+
+def _forked_main(job: dict, read: int, write: int) -> None:
+    """The forked worker: parse, send, and leave with os._exit, so that nothing of the
+    importer it is a copy of (its open store, its atexit handlers, its stdout buffer)
+    is closed, run or flushed a second time."""
+    code = 1
+    try:
+        os.close(read)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # as the fresh worker's: nothing it prints reaches the importer's output
+            os.dup2(null, fd)
+        with os.fdopen(write, "wb") as out:
+            _work(job, out)
+        code = 0
+    except BaseException:  # noqa: BLE001 - the importer is gone (broken pipe) or interrupted
+        pass
+    finally:
+        os._exit(code)
 
 
 def _name_of(function) -> str | None:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import warnings
 import zipfile
 from datetime import date, datetime, timedelta
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from certcli.errors import BadRoster
+from certcli.roster.columns import FIELDS, RowError, _columns_of, _missing
 
 EXCEL_DIGITS = 15            # significant digits Excel keeps of a number
 DATE_FIELDS = frozenset({"issued_on", "birth_date"})
@@ -91,6 +92,53 @@ class Sheet:
             except Exception as error:  # noqa: BLE001 - the sheet's XML is damaged past this point
                 raise BadRoster(path=self.path, reason="damaged_workbook", detail=_short(error)) from None
             yield line, cells
+
+    def records(self, header_of: Callable[[list[str]], list[str | None]]) -> Iterator[tuple[int, list[str] | RowError]]:
+        """(sheet row, the FIELDS' texts or a RowError) for each data row, as
+        :meth:`certcli.roster.parse.Roster.rows` reads them.  ``header_of``: the roster field
+        of each header column (it records header warnings, and raises for missing columns)."""
+        rows = self.rows()
+        header = first_filled = None
+        started = 0
+        # The header is the first row that names the required columns: a title row or
+        # notes above it are skipped.  Rows are read one at a time, so none is skipped past it.
+        for line, cells in rows:
+            texts = [header_text(c) for c in cells]
+            count = sum(1 for text in texts if text)
+            if count:
+                started = started or line
+                if first_filled is None or (count >= 2 and sum(1 for t in first_filled if t) < 2):
+                    first_filled = texts
+                if count >= 2 and not _missing(_columns_of(texts)[0]):
+                    header = texts
+                    break
+            if started and line - started >= HEADER_SEARCH_ROWS:
+                break
+        if header is None:
+            if first_filled is None or sum(1 for text in first_filled if text) < 2:  # empty, or notes only
+                raise BadRoster(path=self.path, reason="empty_sheet", detail=[ws.title for ws in self.book.worksheets])
+            header = first_filled  # reports the missing columns
+        while header and not header[-1]:
+            header.pop()
+        columns = header_of(header)
+        width = len(columns)
+        positions = [(columns.index(f), f) if f in columns else (None, f) for f in FIELDS]
+        number_at = columns.index("certificate_no")
+        for line, cells in rows:
+            if not any(filled(c) for c in cells):
+                continue
+            if len(cells) > width and any(filled(c) for c in cells[width:]):
+                used = max(i for i, c in enumerate(cells) if filled(c)) + 1
+                yield line, RowError(line, "too_many_columns", detail=f"{used} > {width}")
+                continue
+            try:
+                values = [cell_text(cells[i], f) if i is not None and i < len(cells) else "" for i, f in positions]
+            except CellProblem as problem:
+                number = cells[number_at] if number_at < len(cells) else None
+                yield line, RowError(line, *problem.args,
+                                     certificate_no=str(number).strip()[:64] if filled(number) else "")
+                continue
+            yield line, values
 
     def close(self) -> None:
         book, self.book = getattr(self, "book", None), None

@@ -30,8 +30,9 @@ from typing import Optional
 import anyio.to_thread
 from starlette.requests import Request
 
-from certcli.server.http import RateLimiter, StorePool, thread_limiters
+from certcli.server.http import RateLimiter
 from certcli.server.options import ServeOptions
+from certcli.server.pool import StorePool, thread_limiters
 
 SCRYPT_MAXMEM = 64 * 2**20
 
