@@ -92,6 +92,8 @@ def backend_env(home) -> dict:
 class _PgTestDb:
     """sqlite3.connect's use in the tests (execute, commit, ``with db:``) over a home's database."""
 
+    dialect = "postgres"   # certcli.schema.dialect_of: the schema's steps run on it as on the store
+
     def __init__(self, url: str):
         from certcli import pgstore
 
@@ -126,6 +128,52 @@ def store_db(home, **sqlite_options):
     import sqlite3
 
     return sqlite3.connect(Path(home) / "certcli.db", **sqlite_options)
+
+
+def store_rows(home, sql: str, params=()) -> list[dict]:
+    """The rows of one query on ``home``'s store (either backend), as dicts column -> value."""
+    db = store_db(home)
+    try:
+        cursor = db.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    finally:
+        db.close()
+
+
+def store_execute(home, *statements) -> None:
+    """Run statements on ``home``'s store (either backend) and commit: each one SQL text or
+    ``(sql, params)``, with ? placeholders."""
+    db = store_db(home)
+    try:
+        for statement in statements:
+            sql, params = (statement, ()) if isinstance(statement, str) else statement
+            db.execute(sql, params)
+        db.commit()
+    finally:
+        db.close()
+
+
+def copy_home_and_store(source, target) -> Path:
+    """A copy of a whole test home, its store included: the folder (keys, session, SQLite
+    file) and, on PostgreSQL, its database (CREATE DATABASE ... TEMPLATE: nobody may be
+    connected to the source meanwhile), which becomes ``target``'s."""
+    shutil.copytree(source, target)
+    url = database_url_for(source)
+    if url:
+        import uuid
+
+        import psycopg
+
+        import postgres
+
+        prefix, _, query = url.partition("?")
+        root, name = prefix.rsplit("/", 1)
+        copy = f"{name}_c{uuid.uuid4().hex[:6]}"
+        with psycopg.connect(postgres.admin_url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
+        use_database(target, f"{root}/{copy}" + (f"?{query}" if query else ""))
+    return Path(target)
 
 
 def store_of(home, create=False):

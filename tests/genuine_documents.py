@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HOLDER_ID, Cli, cert_row, write_roster
+from conftest import HOLDER_ID, Cli, cert_row, database_url_for, write_roster
 
 REAL = {"CERTCLI_NOW": ""}
 CERT_NO, EXEMPT_NO = "2024CST450100004", "2019TAX310100003"
@@ -62,8 +62,12 @@ class Genuine:
         return path
 
     def verify(self, *args, now: str | None = None, home: Path | None = None, lang="en", json_mode=True):
+        """``home``: another home (an empty one: offline), with no database URL either (on
+        PostgreSQL this home's database would stand in for its store)."""
         env = {"CERTCLI_NOW": now or ""}
         extra = ["--home", home] if home is not None else []
+        if home is not None:
+            env["CERTCLI_DATABASE_URL"] = None
         return self.cli("verify", *args, *extra, env=env, lang=lang, json_mode=json_mode)
 
     def payload(self, pdf: Path | None = None) -> str:
@@ -74,9 +78,16 @@ class Genuine:
         return str(PdfReader(BytesIO((pdf or self.pdf).read_bytes())).metadata["/CertcliQR"])
 
     def context(self, trust: Path | None = None):
+        """The home's verification context, with its store on the selected backend (as
+        --database-url gives it to the CLI)."""
+        from certcli.home import use_database_url
         from certcli.verification.checks import Context
 
-        return Context.load(self.cli.home, trust)
+        use_database_url(database_url_for(self.cli.home))
+        try:
+            return Context.load(self.cli.home, trust)
+        finally:
+            use_database_url(None)
 
 
 def make_genuine(base: Path) -> Genuine:

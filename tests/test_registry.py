@@ -1,14 +1,15 @@
 """The issued-document registry (issue 12): with the store, a document is VALID only if the
-issuer issued exactly it.  Driven through the real CLI; the registry is read with sqlite3."""
+issuer issued exactly it.  Driven through the real CLI; the registry is read straight from the
+store (either backend: conftest.store_rows)."""
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 
 import pytest
 
-from conftest import HOLDER_ID, cert_row, write_roster
+from conftest import HOLDER_ID, Cli, cert_row, copy_home_and_store, store_db, store_execute, store_of, store_rows, \
+    write_roster
 from test_trust_bundle import CERT_NO, EXEMPT_NO, T0, T1, Issuer, checks, payload
 
 
@@ -18,9 +19,14 @@ def issuer(tmp_path) -> Issuer:
 
 
 def _rows(home) -> list[dict]:
-    with sqlite3.connect(home / "certcli.db") as db:
-        db.row_factory = sqlite3.Row
-        return [dict(row) for row in db.execute("SELECT * FROM issued_documents ORDER BY certificate_no, form")]
+    return store_rows(home, "SELECT * FROM issued_documents ORDER BY certificate_no, form")
+
+
+def _copy(issuer: Issuer, name: str) -> Cli:
+    """Issuer.copy with the store too (on PostgreSQL the issuer's database is not in the folder)."""
+    thief = Cli(copy_home_and_store(issuer.cli.home, issuer.base / name))
+    thief.now = T1
+    return thief
 
 
 def _message_digest(pdf: bytes) -> str:
@@ -54,8 +60,8 @@ def test_processing_records_each_document_and_its_qr_in_the_same_transaction(iss
     assert by[(CERT_NO, "pdf")]["qualification"] == "造价工程师" and by[(CERT_NO, "pdf")]["seal_id"] == "ministry"
     assert by[(CERT_NO, "pdf")]["document_no"] and by[(CERT_NO, "pdf")]["document_no"] == by[(CERT_NO, "qr")]["document_no"]
     # each completed request has its registry rows: none without, none extra
-    with sqlite3.connect(issuer.cli.home / "certcli.db") as db:
-        completed = {row[0] for row in db.execute("SELECT document_sha256 FROM annotations WHERE status = 'completed'")}
+    completed = {row["document_sha256"] for row in
+                 store_rows(issuer.cli.home, "SELECT document_sha256 FROM annotations WHERE status = 'completed'")}
     assert completed == {r["document_sha256"] for r in rows}
 
 
@@ -69,7 +75,7 @@ def test_genuine_documents_are_valid_with_the_store_and_name_their_record(issuer
 def test_a_never_issued_certificate_number_is_not_valid_with_the_store(issuer):
     """A copy of the issuer's home issues a number the issuer never issued and signs it: every
     signature is genuine, the issuer's store has no such certificate and no such document."""
-    thief = issuer.copy("thief")
+    thief = _copy(issuer, "thief")
     roster = write_roster(issuer.base / "fake.csv", [cert_row(no="2024CST450199999", qualification="造价工程师",
                                                               level="一级", issued_on="2024-02-01")])
     assert thief("admin", "issue", roster).code == 0
@@ -89,7 +95,7 @@ def test_a_never_issued_certificate_number_is_not_valid_with_the_store(issuer):
     human = issuer.verify(forged, now=T1, json_mode=False)
     assert human.out.splitlines()[0] == "NOT VALID: the issuer never issued this (it is not in the issuer's records)"
     # a well-signed document of a real certificate that the issuer never recorded: its own reason too
-    thief2 = issuer.copy("thief2")
+    thief2 = _copy(issuer, "thief2")
     assert thief2("login", "--id-number", HOLDER_ID).code == 0
     assert thief2("renew", CERT_NO, "--days", "60").code == 0
     assert thief2("admin", "process").json["completed"] == 1
@@ -103,8 +109,7 @@ def test_a_never_issued_certificate_number_is_not_valid_with_the_store(issuer):
 
 def test_the_record_must_match_the_certificate(issuer):
     """The digest is recorded, but the certificate no longer says what the document says."""
-    with sqlite3.connect(issuer.cli.home / "certcli.db") as db:
-        db.execute("UPDATE certificates SET name = '王晓明' WHERE certificate_no = ?", (CERT_NO,))
+    store_execute(issuer.cli.home, ("UPDATE certificates SET name = '王晓明' WHERE certificate_no = ?", (CERT_NO,)))
     for args in ((issuer.pdf,), ("--qr", payload(issuer.pdf))):
         result = issuer.verify(*args)
         assert result.code == 1 and result.json["reason"] == "document_mismatch", result.out
@@ -116,14 +121,13 @@ def test_old_store_is_backfilled_once_and_until_then_says_so(issuer):
     recorded = _rows(home)
     from certcli import schema
 
-    with sqlite3.connect(home / "certcli.db") as db:             # a store from before the registry
-        db.execute("DROP TABLE issued_documents")
-        db.execute("DROP INDEX idx_certificates_seal")
-        db.execute("DELETE FROM meta WHERE key = 'issued_registry'")
+    store_execute(home, "DROP TABLE issued_documents",           # a store from before the registry
+                  "DROP INDEX idx_certificates_seal", "DELETE FROM meta WHERE key = 'issued_registry'")
     result = issuer.verify(issuer.pdf)                           # read-only: nothing migrated, nothing guessed
     assert result.code == 1 and result.json["reason"] == "registry_not_ready", result.out
-    with sqlite3.connect(home / "certcli.db") as db:             # its migration: an empty registry, not ready
+    with store_db(home) as db:                                   # its migration: an empty registry, not ready
         schema._v4_issued_documents(db)
+    db.close()
     assert issuer.verify(issuer.pdf).json["reason"] == "registry_not_ready"
     assert issuer.verify("--qr", payload(issuer.pdf)).json["reason"] == "registry_not_ready"
     assert issuer.cli("admin", "process").code == 0              # process (or trust, rotate, retire) backfills
@@ -132,9 +136,8 @@ def test_old_store_is_backfilled_once_and_until_then_says_so(issuer):
         assert issuer.verify(*args).code == 0
     assert issuer.cli("admin", "trust").code == 0                # idempotent: nothing added twice
     assert len(_rows(home)) == len(recorded)
-    with sqlite3.connect(home / "certcli.db") as db:
-        entries = db.execute("SELECT details FROM audit_log WHERE action = 'registry_backfill'").fetchall()
-    assert len(entries) == 1 and json.loads(entries[0][0])["documents"] == 2
+    entries = store_rows(home, "SELECT details FROM audit_log WHERE action = 'registry_backfill'")
+    assert len(entries) == 1 and json.loads(entries[0]["details"])["documents"] == 2
     assert issuer.cli("admin", "audit", "verify").code == 0
 
 
@@ -149,11 +152,10 @@ def test_rotate_seal_closes_a_ledger_without_parsing_a_pdf(issuer, monkeypatch):
     old = issuer.key_id("ministry")
     rotated = issuer.cli("admin", "rotate-seal", "ministry", now=T1)
     assert rotated.code == 0, rotated.out
-    ledger = registry.ledger(_ReadOnly(issuer.cli.home), old)
+    store = store_of(issuer.cli.home)
+    try:
+        ledger = registry.ledger(store, old)
+    finally:
+        store.close()
     assert rotated.json["ledger"] == {"count": 2, "sha256": ledger.sha256}
     assert "its ledger" in issuer.cli("admin", "rotate-seal", "ministry", now=T1, json_mode=False).out
-
-
-class _ReadOnly:
-    def __init__(self, home):
-        self.conn = sqlite3.connect(home / "certcli.db")

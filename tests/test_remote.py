@@ -1,6 +1,8 @@
 """Remote mode (SPEC §6): the real CLI with ``--server URL`` against a real ``certcli serve``
 on 127.0.0.1: the same arguments give the same documents, messages and exit codes as
-locally; the client home keeps only the session; transport failures exit 8."""
+locally; the client home keeps only the session; transport failures exit 8.  The issuer's
+homes keep their store on the selected backend (copy_home copies it too; ``on_store`` runs the
+CLI there with its database URL on PostgreSQL); client homes never have one."""
 from __future__ import annotations
 
 import json
@@ -10,11 +12,25 @@ import threading
 
 import pytest
 
-from conftest import HOLDER_ID, Cli
-from serving import MEMBER_APPROVAL, MEMBER_NO, Run, Server, certcli, copy_home, prepare_home
+from conftest import HOLDER_ID, Cli, backend_env, copy_home_and_store, store_rows
+from serving import MEMBER_APPROVAL, MEMBER_NO, Run, Server, certcli, prepare_home
 
 CERT = "2022ECO110100001"
 SLASHED = "2024ECO440300004/B"
+
+
+def copy_home(template, target):
+    """serving.copy_home, with the store (on PostgreSQL: a copy of the template's database)."""
+    return copy_home_and_store(template, target)
+
+
+def on_store(home, *args, env=None, **kwargs) -> Run:
+    """The CLI in a subprocess on an issuer's home and its store (serving.certcli)."""
+    return certcli(home, *args, env={**backend_env(home), **(env or {})}, **kwargs)
+
+
+def serve(home, *args) -> Server:
+    return Server(home, *args, env=backend_env(home))
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +46,7 @@ def _flow(mode: str, root, template) -> list[tuple[str, int, object]]:
     home = copy_home(template, root / mode / "home")
     server = None
     if mode == "remote":
-        server = Server(home).wait_ready()
+        server = serve(home).wait_ready()
         client = root / mode / "client"
 
         def run(*args, **kwargs):
@@ -127,7 +143,7 @@ def test_the_same_holder_flow_gives_the_same_documents(mode, flows):
 def served(tmp_path_factory, template):
     root = tmp_path_factory.mktemp("served")
     home = copy_home(template, root / "home")
-    with Server(home, "--login-rate", "off") as server:
+    with serve(home, "--login-rate", "off") as server:
         yield server, root
 
 
@@ -185,21 +201,22 @@ def test_an_oversize_pdf_gives_the_same_verdict_locally_and_remotely(served, tmp
     with open(big, "wb") as handle:
         handle.write(head)
         handle.truncate(MAX_PDF_BYTES + 10)                 # sparse: no disk used
-    local = certcli(server.home, "verify", big)
+    local = on_store(server.home, "verify", big)
     remote = certcli(root / "client-big", "verify", big, server=server.url)
     assert (local.code, remote.code) == (1, 1), (local.out, remote.out)
     assert local.json["reason"] == reason and local.json["checks"][0] == {
         "name": "pdf_structure", "ok": False, "reason": reason, "detail": ""}
     assert remote.json == local.json
-    words = [certcli(home, "verify", big, json_mode=False, env={"CERTCLI_LANG": "zh"}, **extra)
-             for home, extra in ((server.home, {}), (root / "client-big", {"server": server.url}))]
+    words = [run(home, "verify", big, json_mode=False, env={"CERTCLI_LANG": "zh"}, **extra)
+             for run, home, extra in ((on_store, server.home, {}),
+                                      (certcli, root / "client-big", {"server": server.url}))]
     assert words[0].code == words[1].code == 1 and words[0].out == words[1].out and "无效" in words[0].out
     assert "Traceback" not in local.err + remote.err + words[0].err + words[1].err
 
 
 def test_local_commands_load_no_http_or_server_module(tmp_path, template):
     home = copy_home(template, tmp_path / "home")
-    result = certcli(home, "list", python_flags=("-X", "importtime"))
+    result = on_store(home, "list", python_flags=("-X", "importtime"))
     assert result.code == 3
     loaded = _imported(result.err)
     assert not {m for m in loaded if m.split(".")[0] in ("httpx", "httpcore", "starlette", "uvicorn", "anyio")}
@@ -217,11 +234,8 @@ def test_the_client_home_keeps_only_the_session_token_0600(served):
     assert set(saved) == {"token", "server"} and saved["server"] == server.url
     # the server keeps only the token's hash
     import hashlib
-    import sqlite3
 
-    db = sqlite3.connect(server.home / "certcli.db")
-    hashes = {row[0] for row in db.execute("SELECT token_hash FROM sessions")}
-    db.close()
+    hashes = {row["token_hash"] for row in store_rows(server.home, "SELECT token_hash FROM sessions")}
     assert hashlib.sha256(saved["token"].encode()).hexdigest() in hashes
     assert saved["token"] not in hashes
     # a session is never sent to another server: there, this client is not logged in
@@ -234,7 +248,7 @@ def test_member_and_paper_holder_commands_go_remote(served, tmp_path):
     client = root / "client-member"
     status = certcli(client, "member", "status", "--id-number", HOLDER_ID, "--name", "王小明", server=server.url)
     assert status.code == 5 and status.error_code == "not_found"
-    local = certcli(server.home, "member", "status", "--id-number", HOLDER_ID, "--name", "王小明")
+    local = on_store(server.home, "member", "status", "--id-number", HOLDER_ID, "--name", "王小明")
     assert local.json == status.json
     info = certcli(client, "member", "info", server=server.url)
     assert info.code == 3 and info.error_code == "not_logged_in"
@@ -268,7 +282,7 @@ def test_a_member_goes_from_status_to_the_signed_member_certificate_remotely(ser
     assert run("member", "confirm", "--email", "zhao@example.cn", "--yes").code == 0
     pending = run("member", "download", "--reveal", "mobile", "-o", root / "m.pdf")
     assert pending.code == 4 and pending.error_code == "document_pending"
-    assert certcli(server.home, "admin", "process").code == 0
+    assert on_store(server.home, "admin", "process").code == 0
     done = run("member", "download", "--reveal", "mobile", "-o", root / "m.pdf")
     assert done.code == 0 and done.json["disclosed"] == {"mobile": "13800138000"}, done.out
     assert (root / "m.pdf").read_bytes().startswith(b"%PDF")

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-import sqlite3
 from datetime import datetime, timedelta
 
-from conftest import HOLDER_ID, NOW, cert_row, write_roster
+from conftest import HOLDER_ID, NOW, cert_row, store_rows, write_roster
 
 from certcli.certificates.requeue import signer_key_id
 from certcli.documents.cms import cms_der
@@ -43,10 +42,10 @@ def test_retiring_a_key_requeues_every_document_it_signed_after_the_compromise(c
     assert processed.json["completed"] == ANNOTATED + EXEMPT and processed.json["failed"] == 0
 
     key_id = IssuerKeys(cli.home / "keys").active_seal("ministry").key_id
-    with sqlite3.connect(cli.home / "certcli.db") as db:
-        documents = db.execute("SELECT a.annotation_no, d.pdf FROM annotations a "
-                               "JOIN documents d ON d.sha256 = a.document_sha256 "
-                               "WHERE a.status = 'completed'").fetchall()
+    documents = [(row["annotation_no"], row["pdf"]) for row in
+                 store_rows(cli.home, "SELECT a.annotation_no, d.pdf FROM annotations a "
+                                      "JOIN documents d ON d.sha256 = a.document_sha256 "
+                                      "WHERE a.status = 'completed'")]
     assert len(documents) == ANNOTATED + EXEMPT
     signed_by_key = {number for number, pdf in documents if signer_key_id(pdf) == key_id}
     assert len(signed_by_key) == ANNOTATED                 # every ministry document names the key
@@ -63,8 +62,7 @@ def test_retiring_a_key_requeues_every_document_it_signed_after_the_compromise(c
     again = cli("admin", "process", "--workers", "2", now=_at(timedelta(hours=3)))
     assert again.json["completed"] == ANNOTATED and again.json["failed"] == 0
     new_key = retired.json["rotated_to"]
-    with sqlite3.connect(cli.home / "certcli.db") as db:
-        pdfs = [pdf for (pdf,) in db.execute("SELECT d.pdf FROM annotations a JOIN documents d "
-                                             "ON d.sha256 = a.document_sha256 WHERE a.status = 'completed' "
-                                             "AND a.kind = 'annotation'")]
+    pdfs = [row["pdf"] for row in store_rows(cli.home, "SELECT d.pdf FROM annotations a JOIN documents d "
+                                                       "ON d.sha256 = a.document_sha256 WHERE a.status = 'completed' "
+                                                       "AND a.kind = 'annotation'")]
     assert len(pdfs) == ANNOTATED and {signer_key_id(pdf) for pdf in pdfs} == {new_key}

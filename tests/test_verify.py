@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import HOLDER_ID
+from conftest import HOLDER_ID, backend_env, sqlite_only
 from genuine_documents import CERT_NO, Genuine, iso, make_genuine, unsigned_pdf
 from genuine_documents import fresh  # noqa: F401 - the fixture
 
@@ -254,7 +254,9 @@ def test_lookup_usage_errors(genuine):
     assert genuine.verify(genuine.pdf, "--qr", "x").code == 2
 
 
+@sqlite_only
 def test_damaged_store_is_reported_not_crashed(genuine, tmp_path):
+    """SQLite only: the damage is to a home's file (a PostgreSQL server checks its own pages)."""
     home = tmp_path / "damaged"
     home.mkdir()
     (home / "certcli.db").write_bytes(b"this is not a database" * 100)
@@ -264,7 +266,8 @@ def test_damaged_store_is_reported_not_crashed(genuine, tmp_path):
 
 def test_cold_verify_skips_the_store_module(genuine):
     """verify is a cold command: it reads the store with sqlite3, not certcli.store, and
-    loads no heavy store library (sqlite-utils, once used by certcli.store, cost ~0.3 s)."""
+    loads no heavy store library (sqlite-utils, once used by certcli.store, cost ~0.3 s);
+    on PostgreSQL (CERTCLI_DATABASE_URL) neither."""
     import os
     import subprocess
     import sys
@@ -273,7 +276,7 @@ def test_cold_verify_skips_the_store_module(genuine):
             "atexit.register(lambda: sys.stderr.write('HEAVY' if 'sqlite_utils' in sys.modules else 'LIGHT'))\n"
             "from certcli.cli import main\n"
             f"main(['verify', {str(genuine.pdf)!r}])\n")
-    env = {**os.environ, "CERTCLI_HOME": str(genuine.cli.home), "CERTCLI_NOW": ""}
+    env = {**os.environ, "CERTCLI_HOME": str(genuine.cli.home), "CERTCLI_NOW": "", **backend_env(genuine.cli.home)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr.endswith("LIGHT"), done.stderr

@@ -128,12 +128,10 @@ def test_retired_key_backdated_forgery_needs_the_store(fresh):
     context = fresh.context()
     assert verification.verify_pdf(fresh.pdf.read_bytes(), context, signed + timedelta(hours=2)).valid
     context.close()
-    import sqlite3
+    from conftest import store_execute
 
-    with sqlite3.connect(fresh.cli.home / "certcli.db") as db:           # as if the store never issued it
-        db.execute("UPDATE annotations SET document_sha256 = NULL")
-        db.execute("DELETE FROM documents")
-        db.execute("DELETE FROM issued_documents")
+    store_execute(fresh.cli.home, "UPDATE annotations SET document_sha256 = NULL",   # as if the store
+                  "DELETE FROM documents", "DELETE FROM issued_documents")           # never issued it
     context = fresh.context()
     verdict = verification.verify_pdf(fresh.pdf.read_bytes(), context, signed + timedelta(hours=2))
     assert not verdict.valid and verdict.reason == "seal_compromised"
