@@ -1,7 +1,8 @@
-"""1. Roster import: certcli's import_roster vs raw sqlite3 executemany of the same rows.
+"""1. Roster import: certcli's import_roster vs raw sqlite3 executemany of the same rows,
+and the same rows as an Excel workbook.
 
 Each import runs in a fresh process (bench/child.py) so that its peak RSS is its
-own.  CSV generation and building the raw baseline's tuples are not timed.
+own.  CSV and workbook generation and building the raw baseline's tuples are not timed.
 """
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import time
 from pathlib import Path
 
 from bench.common import NOW, NOW_ISO, Figure, log, run_child
-from bench.rosters import INSERT_COLUMNS, write_roster
+from bench.rosters import INSERT_COLUMNS, write_roster, write_workbook
 
 RATIO_TARGET = 0.50
+WORKBOOK_ROWS = 100_000  # one size: writing a workbook with openpyxl takes ~15 s per 100k rows
 
 
 # ----------------------------------------------------------------- child processes
@@ -41,6 +43,23 @@ def parse_child(roster: str) -> dict:
     with Roster(Path(roster), today=cst_day(NOW), check_text=check_text_renderable) as parsed:
         rows = sum(1 for _ in parsed.checked(NOW_ISO))
     return {"seconds": time.perf_counter() - start, "rows": rows}
+
+
+def workbook_parse_child(roster: str, stream: bool = False) -> dict:
+    """Child: only read and check a workbook roster, as parse_child; ``stream``: with openpyxl's
+    streaming reader, which a sheet too large for calamine gets (certcli/roster/workbook_fit.py)."""
+    from certcli.documents.glyphs import check_text_renderable
+    from certcli.roster import workbook_fit
+    from certcli.roster.parse import Roster
+    from certcli.rules import cst_day
+
+    if stream:
+        workbook_fit.MEMORY_BUDGET = 0  # nothing fits: stream it
+    start = time.perf_counter()
+    with Roster(Path(roster), today=cst_day(NOW), check_text=check_text_renderable) as parsed:
+        rows = sum(1 for _ in parsed.checked(NOW_ISO))
+        engine = parsed._sheet.engine
+    return {"seconds": time.perf_counter() - start, "rows": rows, "engine": engine}
 
 
 def raw_child(home: str, count: int) -> dict:
@@ -100,6 +119,39 @@ def bench_size(workdir: Path, count: int) -> tuple[list[Figure], Path]:
     return figures, home
 
 
+def bench_workbook(workdir: Path, count: int) -> list[Figure]:
+    """The same rows as an .xlsx roster: the import as `admin issue` runs it, and the reading
+    alone with either workbook reader (calamine whole, openpyxl streamed)."""
+    label = _label(count)
+    roster = workdir / f"roster-{label}.xlsx"
+    start = time.perf_counter()
+    write_workbook(roster, count)
+    log(f"import: generated {roster.name} ({roster.stat().st_size / 2**20:.0f} MiB) "
+        f"in {time.perf_counter() - start:.1f}s (not measured)")
+    log(f"import: certcli import_roster of the workbook, {count:,} rows (fresh process)")
+    ours = run_child("bench.import_bench:import_child", home=str(workdir / f"home-xlsx-{label}"), roster=str(roster))
+    if ours["inserted"] != count or ours["rejected"]:
+        raise RuntimeError(f"import of {roster} stored {ours['inserted']} rows, rejected {ours['rejected']}")
+    log(f"import: workbook reading alone, {count:,} rows, calamine then openpyxl (fresh processes)")
+    whole = run_child("bench.import_bench:workbook_parse_child", roster=str(roster))
+    streamed = run_child("bench.import_bench:workbook_parse_child", roster=str(roster), stream=True)
+    if (whole["engine"], streamed["engine"]) != ("calamine", "openpyxl"):
+        raise RuntimeError(f"workbook readers used: {whole['engine']}, {streamed['engine']}")
+    section = "1 import"
+    worst = max(ours["maxrss_mib"], ours["children_maxrss_mib"])
+    return [
+        Figure(section, f"import_roster {label} rows (.xlsx)", count / ours["seconds"], "rows/s",
+               note=f"{ours['seconds']:.1f} s"),
+        Figure(section, f"import_roster {label} .xlsx peak RSS", worst, "MiB", "< 300 MiB", worst < 300,
+               note=f"importer {ours['maxrss_mib']:.0f}, parsing worker {ours['children_maxrss_mib']:.0f} MiB"),
+        Figure(section, f"  of which reading the workbook {label} (calamine)", count / whole["seconds"], "rows/s",
+               note=f"{whole['seconds']:.1f} s, peak RSS {whole['maxrss_mib']:.0f} MiB, informational"),
+        Figure(section, f"  streamed by openpyxl instead {label}", count / streamed["seconds"], "rows/s",
+               note=f"{streamed['seconds']:.1f} s, peak RSS {streamed['maxrss_mib']:.0f} MiB: "
+                    "what a sheet too large for calamine gets"),
+    ]
+
+
 def run(workdir: Path, sizes: list[int]) -> tuple[list[Figure], Path]:
     """Returns the figures and the home holding the largest import (for the query bench)."""
     figures: list[Figure] = []
@@ -107,4 +159,5 @@ def run(workdir: Path, sizes: list[int]) -> tuple[list[Figure], Path]:
     for count in sizes:
         size_figures, home = bench_size(workdir, count)
         figures += size_figures
+    figures += bench_workbook(workdir, WORKBOOK_ROWS)
     return figures, home

@@ -86,6 +86,23 @@ def write_roster(path: Path, count: int, *, holder: int | None = None) -> Path:
     return path
 
 
+def write_workbook(path: Path, count: int) -> Path:
+    """The same rows as :func:`write_roster` in an Excel workbook (one sheet), as an office keeps
+    one: the issue date a date cell, every other cell text (IDs stored as text, as they must be)."""
+    import openpyxl  # imported here: only the .xlsx import figures write a workbook
+
+    book = openpyxl.Workbook(write_only=True)  # streams rows to disk: 1M rows need no sheet in memory
+    sheet = book.create_sheet("roster")
+    sheet.append(HEADER)
+    at = HEADER.index("issued_on")
+    for i in range(count):
+        values = list(row(i))
+        values[at] = date.fromisoformat(values[at])
+        sheet.append(values)
+    book.save(path)
+    return path
+
+
 def holder_of_rows(count: int) -> int:
     """A holder in the middle of a roster of ``count`` rows."""
     return (count // CERTS_PER_HOLDER) // 2

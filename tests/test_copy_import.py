@@ -102,6 +102,7 @@ def certcli_json(home: Path, url: str, *args) -> tuple[int, str, str]:
     return result.returncode, result.stdout, result.stderr
 
 
+@pytest.mark.slow  # ~5 s: CI runs it in the slow pass
 def test_admin_issue_prints_the_same_on_both_backends(tmp_path):
     """The whole command: the same exit code, JSON document, human text and --rejects file."""
     roster_a, roster_b = first_roster(tmp_path / "a.csv"), second_roster(tmp_path / "b.csv")

@@ -187,6 +187,7 @@ def crash_imports(tmp_path, rows, kills, seed):
     assert audit.returncode == 0, audit.stdout
 
 
+@pytest.mark.slow  # ~8 s: CI runs it in the slow pass with the big-roster case
 def test_killed_imports_then_a_rerun_equal_one_clean_run(tmp_path):
     crash_imports(tmp_path, ROWS, KILLS, seed=7)
 

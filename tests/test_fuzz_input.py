@@ -5,6 +5,7 @@ internal error); good rows kept. Each property runs a few hundred cases in the d
 import csv
 import io
 import sqlite3
+import zipfile
 from datetime import datetime
 
 import pytest
@@ -96,6 +97,39 @@ def test_json_lines_junk_never_crashes(store, tmp_path, examples):
     def run(lines):
         report = import_bytes(store, tmp_path, good + b"\n" + b"\n".join(lines), suffix=".jsonl")
         assert report is not None and report.inserted + report.already_present >= 1
+
+    run()
+
+
+def _good_workbook(compression: int) -> bytes:
+    """A small valid roster workbook, its parts stored or deflated: flipped bytes then land in
+    the XML itself (cell positions, counts, numbers) or in the compressed stream."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(list(cert_row().keys()))
+    book.active.append(list(cert_row(no="GOOD0005").values()))
+    saved, repacked = io.BytesIO(), io.BytesIO()
+    book.save(saved)
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(repacked, "w", compression) as target:
+        for name in source.namelist():
+            target.writestr(name, source.read(name))
+    return repacked.getvalue()
+
+
+@sizes(60)
+def test_damaged_workbooks_never_crash(store, tmp_path, examples):
+    """Bytes changed, inserted or cut in a workbook (read by calamine, or streamed by openpyxl):
+    a report or bad_roster, never a traceback, nor a crash (a Rust panic, an aborted allocation)."""
+    goods = [_good_workbook(zipfile.ZIP_STORED), _good_workbook(zipfile.ZIP_DEFLATED)]
+
+    @fuzz(examples)
+    @given(which=st.integers(0, 1), at=st.integers(0, 2**20), junk=st.binary(max_size=64), insert=st.booleans())
+    def run(which, at, junk, insert):
+        good = goods[which]
+        at %= len(good)
+        import_bytes(store, tmp_path, good[:at] + junk + good[at + (0 if insert else max(len(junk), 1)):],
+                     suffix=".xlsx")
 
     run()
 

@@ -235,6 +235,7 @@ def _race(target, args, processes, timeout=180):
     return workers, results
 
 
+@pytest.mark.slow  # 16 processes, ~5 s: CI runs it in the slow pass
 def test_sixteen_processes_racing_for_the_last_quota_slot_never_win_twice(tmp_path, url):
     processes, rounds = 16, 200
     home = tmp_path / "home"

@@ -26,7 +26,7 @@ WAIT = 600.0   # hang guard
 
 
 # The PostgreSQL cases run in CI's slow pass (with the 2,000-request case), keeping the default
-# run under five minutes; the SQLite cases run in both.
+# run under five minutes; the SQLite cases run in both, but for the concurrent runs (slow too).
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def database(request) -> str:
     """``""`` (the home's SQLite file) or the URL of a fresh PostgreSQL database."""
@@ -104,6 +104,7 @@ def concurrent_runs(tmp_path: Path, url: str, documents: int, runs: int) -> None
     assert check.returncode == 0, check.stdout
 
 
+@pytest.mark.slow  # ~7 s on SQLite: CI runs it in the slow pass (the default run stays under 5 minutes)
 def test_concurrent_runs_sign_each_request_once(tmp_path, database):
     concurrent_runs(tmp_path, database, documents=200, runs=4)
 

@@ -170,8 +170,8 @@ class Roster:
 
     @property
     def bytes_read(self) -> int:
-        if self._sheet is not None:  # the sheet streams from the archive: how far into the file it has read
-            return min(self.size, self._raw.tell())
+        if self._sheet is not None:
+            return self._sheet.bytes_read(self.size)
         return self._lines.bytes_read
 
     def take_warnings(self) -> list[RosterWarning]:

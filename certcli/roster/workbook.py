@@ -1,30 +1,37 @@
-"""Excel workbooks (.xlsx) as rosters: one sheet, streamed with openpyxl in
-read-only mode, so a large workbook is never held in memory.
+"""Excel workbooks (.xlsx) as rosters: one sheet, read by calamine (python-calamine, in Rust,
+~10x faster than openpyxl) when the sheet fits in memory, else streamed with openpyxl in
+read-only mode, so a large workbook is never held in memory
+(:mod:`certcli.roster.workbook_fit` decides, from one quick pass over the archive).
 
 Only :class:`certcli.roster.parse.Roster` uses this module, and only when the
-file is a workbook: openpyxl is imported here, never by the other commands.
+file is a workbook: neither reader is imported by the other commands.
 
 Cells arrive typed.  Text is used as it is; a date cell is a day; a whole number
 is its digits, except in a date column, where Excel's day number (45366, a date cell
 whose format was lost) is the day it counts.  Excel keeps only 15 significant digits of a number, so an
 18-digit resident ID typed into a cell formatted as a number comes back as
 ``1.10101199003074E+17`` (its last digits replaced by zeros): such a cell is
-refused with its own reason instead of being read as some other ID.
+refused with its own reason instead of being read as some other ID.  Both readers give
+the same texts: calamine reads every number as a double, so a workbook holding a number
+written out with more than 15 significant digits (a program's exact ID) goes to openpyxl,
+which keeps them.
 """
 from __future__ import annotations
 
 import warnings
 import zipfile
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import BinaryIO, Callable, Iterator
 
 from certcli.errors import BadRoster
+from certcli.roster import workbook_fit
 from certcli.roster.columns import FIELDS, RowError, _columns_of, _missing
 
 EXCEL_DIGITS = 15            # significant digits Excel keeps of a number
 DATE_FIELDS = frozenset({"issued_on", "birth_date"})
 HEADER_SEARCH_ROWS = 20      # a title or notes may sit above the header row
-MAX_SHARED_STRINGS = 2**30   # uncompressed bytes: openpyxl holds a workbook's shared strings in memory
+MAX_SHARED_STRINGS = 2**30   # uncompressed bytes: both readers hold a workbook's shared strings in memory
 
 
 class CellProblem(Exception):
@@ -32,66 +39,57 @@ class CellProblem(Exception):
 
 
 class Sheet:
-    """An open worksheet: ``name``, ``rows()`` (sheet row number, cell values)."""
+    """An open worksheet: ``name``, ``engine`` (the reader), ``rows()`` (sheet row number, cell values)."""
 
     def __init__(self, raw: BinaryIO, path: str, wanted: str | None):
         self.path = path
         try:
-            members = {info.filename: info for info in zipfile.ZipFile(raw).infolist()}
+            archive = zipfile.ZipFile(raw)
+            members = {info.filename: info for info in archive.infolist()}
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
             raise BadRoster(path=path, reason="damaged_workbook", detail=_short(error)) from None
         if not any(name.startswith("xl/") for name in members) or "xl/workbook.bin" in members:
             # an OpenDocument spreadsheet (.ods), a binary workbook (.xlsb), or another ZIP archive
             raise BadRoster(path=path, reason="not_a_workbook")
-        shared = members.get("xl/sharedStrings.xml")
-        if shared is not None and shared.file_size > MAX_SHARED_STRINGS:
-            raise BadRoster(path=path, reason="too_large", detail=f"xl/sharedStrings.xml: {shared.file_size} bytes")
+        for name, info in members.items():
+            if name.lower().endswith("sharedstrings.xml") and info.file_size > MAX_SHARED_STRINGS:
+                raise BadRoster(path=path, reason="too_large", detail=f"{name}: {info.file_size} bytes")
+        with _damaged(path):
+            fits = workbook_fit.calamine_fits(archive)
         raw.seek(0)
-        import openpyxl  # only here: a roster that is a workbook
-
-        # openpyxl warns (on stderr) about styles and extensions it does not read; neither
-        # matters for the cell values, and the worker process drops stderr anyway.
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\.|$)")
+        self._book = (_CalamineBook if fits else _OpenpyxlBook)(raw, path)
+        self.engine = self._book.engine
         try:
-            self.book = openpyxl.load_workbook(raw, read_only=True, data_only=True, keep_links=False)
-        except Exception as error:  # noqa: BLE001 - any failure inside the archive is a damaged workbook
-            raise BadRoster(path=path, reason="damaged_workbook", detail=_short(error)) from None
-        try:
-            self.sheet = self._choose(wanted)
+            self.names = self._book.names  # the worksheets: chart sheets hold no rows
+            index = self._choose(wanted)
+            self.name = self.names[index]
+            self._book.open(index)
         except BaseException:
             self.close()
             raise
-        self.name = self.sheet.title
-        # The dimension record may be wrong (some programs write "A1"): never trust it to end the sheet.
-        self.sheet.reset_dimensions()
 
-    def _choose(self, wanted: str | None):
-        sheets = self.book.worksheets  # chart sheets hold no rows
-        names = [ws.title for ws in sheets]
-        if not sheets:
-            raise BadRoster(path=self.path, reason="empty_sheet", detail=self.book.sheetnames)
+    def _choose(self, wanted: str | None) -> int:
+        names = self.names
+        if not names:
+            raise BadRoster(path=self.path, reason="empty_sheet", detail=self._book.all_names)
         if wanted is None:
-            visible = [ws for ws in sheets if getattr(ws, "sheet_state", "visible") == "visible"]
-            return (visible or sheets)[0]
-        exact = [ws for ws in sheets if ws.title == wanted]
-        loose = [ws for ws in sheets if ws.title.strip().casefold() == wanted.strip().casefold()]  # "sheet1 "
+            visible = [i for i, shown in enumerate(self._book.visible) if shown]
+            return (visible or [0])[0]
+        exact = [i for i, name in enumerate(names) if name == wanted]
+        loose = [i for i, name in enumerate(names) if name.strip().casefold() == wanted.strip().casefold()]  # "sheet1 "
         for found in (exact, loose):
             if len(found) == 1:
                 return found[0]
-        if wanted.strip().isdigit() and 1 <= int(wanted) <= len(sheets):  # --sheet 2: the second sheet
-            return sheets[int(wanted) - 1]
+        if wanted.strip().isdigit() and 1 <= int(wanted) <= len(names):  # --sheet 2: the second sheet
+            return int(wanted) - 1
         raise BadRoster(path=self.path, reason="unknown_sheet", detail=names)
 
-    def rows(self) -> Iterator[tuple[int, tuple]]:
-        rows = enumerate(self.sheet.iter_rows(values_only=True), start=1)
-        while True:
-            try:
-                line, cells = next(rows)
-            except StopIteration:
-                return
-            except Exception as error:  # noqa: BLE001 - the sheet's XML is damaged past this point
-                raise BadRoster(path=self.path, reason="damaged_workbook", detail=_short(error)) from None
-            yield line, cells
+    def rows(self) -> Iterator[tuple[int, list | tuple]]:
+        return self._book.rows()
+
+    def bytes_read(self, size: int) -> int:
+        """How far into the file reading has got, for a progress bar."""
+        return self._book.bytes_read(size)
 
     def records(self, header_of: Callable[[list[str]], list[str | None]]) -> Iterator[tuple[int, list[str] | RowError]]:
         """(sheet row, the FIELDS' texts or a RowError) for each data row, as
@@ -116,7 +114,7 @@ class Sheet:
                 break
         if header is None:
             if first_filled is None or sum(1 for text in first_filled if text) < 2:  # empty, or notes only
-                raise BadRoster(path=self.path, reason="empty_sheet", detail=[ws.title for ws in self.book.worksheets])
+                raise BadRoster(path=self.path, reason="empty_sheet", detail=list(self.names))
             header = first_filled  # reports the missing columns
         while header and not header[-1]:
             header.pop()
@@ -135,15 +133,116 @@ class Sheet:
                 values = [cell_text(cells[i], f) if i is not None and i < len(cells) else "" for i, f in positions]
             except CellProblem as problem:
                 number = cells[number_at] if number_at < len(cells) else None
-                yield line, RowError(line, *problem.args,
-                                     certificate_no=str(number).strip()[:64] if filled(number) else "")
+                yield line, RowError(line, *problem.args, certificate_no=header_text(number).strip()[:64])
                 continue
             yield line, values
 
     def close(self) -> None:
-        book, self.book = getattr(self, "book", None), None
+        book, self._book = getattr(self, "_book", None), None
         if book is not None:
             book.close()
+
+
+class _CalamineBook:
+    """The whole sheet read at once by calamine (workbook_fit has checked that it fits)."""
+
+    engine = "calamine"
+
+    def __init__(self, raw: BinaryIO, path: str):
+        from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum  # only for a workbook
+
+        self.path, self.sheet, self.done, self.height = path, None, 0, 0
+        with _damaged(path):
+            # from the bytes, not the path: calamine picks its reader by the name's extension
+            self.book = CalamineWorkbook.from_filelike(raw)
+            sheets = [m for m in self.book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+            self.all_names = list(self.book.sheet_names)
+        self.names = [m.name for m in sheets]
+        self.visible = [m.visible == SheetVisibleEnum.Visible for m in sheets]
+
+    def open(self, index: int) -> None:
+        with _damaged(self.path):
+            self.sheet = self.book.get_sheet_by_name(self.names[index])
+
+    def rows(self) -> Iterator[tuple[int, list]]:
+        start = self.sheet.start
+        if start is None:
+            return  # no cell holds a value (and iter_rows fails on such a sheet)
+        self.height = self.sheet.end[0] + 1
+        # Rows come from the sheet's first row on, cells from its first used column:
+        # put back the columns before it, so that positions are the sheet's own.
+        pad = [""] * start[1]
+        with _damaged(self.path):
+            for line, cells in enumerate(self.sheet.iter_rows(), start=1):
+                self.done = line
+                yield line, pad + cells if pad else cells
+
+    def bytes_read(self, size: int) -> int:
+        return size * self.done // self.height if self.height else 0
+
+    def close(self) -> None:
+        self.sheet = None  # the grid is freed with it
+        try:
+            self.book.close()
+        except Exception:  # noqa: BLE001 - closed already
+            pass
+
+
+class _OpenpyxlBook:
+    """The sheet streamed by openpyxl in read-only mode: memory stays flat whatever its size."""
+
+    engine = "openpyxl"
+
+    def __init__(self, raw: BinaryIO, path: str):
+        import openpyxl  # only for a workbook calamine should not read whole
+
+        # openpyxl warns (on stderr) about styles and extensions it does not read; neither
+        # matters for the cell values, and the worker process drops stderr anyway.
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\.|$)")
+        self.path, self.raw = path, raw
+        try:
+            self.book = openpyxl.load_workbook(raw, read_only=True, data_only=True, keep_links=False)
+        except Exception as error:  # noqa: BLE001 - any failure inside the archive is a damaged workbook
+            raise BadRoster(path=path, reason="damaged_workbook", detail=_short(error)) from None
+        self.all_names = self.book.sheetnames
+        self.names = [ws.title for ws in self.book.worksheets]
+        self.visible = [getattr(ws, "sheet_state", "visible") == "visible" for ws in self.book.worksheets]
+
+    def open(self, index: int) -> None:
+        self.sheet = self.book.worksheets[index]
+        # The dimension record may be wrong (some programs write "A1"): never trust it to end the sheet.
+        self.sheet.reset_dimensions()
+
+    def rows(self) -> Iterator[tuple[int, tuple]]:
+        rows = enumerate(self.sheet.iter_rows(values_only=True), start=1)
+        while True:
+            try:
+                line, cells = next(rows)
+            except StopIteration:
+                return
+            except Exception as error:  # noqa: BLE001 - the sheet's XML is damaged past this point
+                raise BadRoster(path=self.path, reason="damaged_workbook", detail=_short(error)) from None
+            yield line, cells
+
+    def bytes_read(self, size: int) -> int:
+        return min(size, self.raw.tell())  # the sheet streams from the archive
+
+    def close(self) -> None:
+        self.book.close()
+
+
+@contextmanager
+def _damaged(path: str):
+    """Any failure of a reader inside the archive is a damaged workbook; calamine's Rust
+    panics arrive as PanicException, which is no Exception."""
+    try:
+        yield
+    except MemoryError:
+        raise
+    except BaseException as error:
+        if not isinstance(error, Exception) and type(error).__name__ != "PanicException":
+            raise  # KeyboardInterrupt, SystemExit, GeneratorExit
+        raise BadRoster(path=path, reason="damaged_workbook", detail=_short(error)) from None
 
 
 def filled(value) -> bool:
@@ -159,20 +258,18 @@ def cell_text(value, field: str) -> str:
         return ""
     if field in DATE_FIELDS and kind in (int, float) and _is_serial_day(value):
         return _serial_day(value)
-    if kind is int:
-        digits = str(abs(value))
-        if len(digits) > EXCEL_DIGITS and len(digits.rstrip("0")) <= EXCEL_DIGITS:
-            raise CellProblem(*_lost_digits(field))  # written by Excel: the digits after the 15th are gone
-        return str(value)
-    if kind is float:
+    if kind is float and not value.is_integer():
         if field == "id_number":
-            raise CellProblem(*_lost_digits(field))
-        if value.is_integer():
-            whole = int(value)
-            if len(str(abs(whole))) > EXCEL_DIGITS:
-                raise CellProblem(*_lost_digits(field))
-            return str(whole)
+            raise CellProblem(*_lost_digits(field))  # 1.5, or NaN: no ID number
         return repr(value)
+    if kind is int or kind is float:
+        # A whole number (calamine reads every number as a double, openpyxl a written-out one as an int).
+        whole = int(value)
+        digits = str(abs(whole))
+        if len(digits) > EXCEL_DIGITS and (kind is float or len(digits.rstrip("0")) <= EXCEL_DIGITS):
+            # written by Excel (the digits after the 15th are gone), or a double that kept no more than 17
+            raise CellProblem(*_lost_digits(field))
+        return digits if whole >= 0 else "-" + digits
     if kind is bool:
         return "TRUE" if value else "FALSE"
     if isinstance(value, datetime):
