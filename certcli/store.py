@@ -151,11 +151,19 @@ class Store(RowQueries):
             self.conn = self.raw = sqlite3.connect(
                 self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
             )
+        except sqlite3.DatabaseError as error:
+            raise translate_sqlite_error(error, self.path) from None
+        try:
             self._configure()
             self._check_identity(create)
             self._migrate()
-        except sqlite3.DatabaseError as error:
-            raise translate_sqlite_error(error, self.path) from None
+        except BaseException as error:
+            # A store refused here is never used: close it now, not whenever it is collected (a
+            # long-lived process, e.g. the server, would otherwise keep the file and its WAL open).
+            self.conn.close()
+            if isinstance(error, sqlite3.DatabaseError):
+                raise translate_sqlite_error(error, self.path) from None
+            raise
 
     @property
     def IntegrityError(self) -> tuple:  # noqa: N802 - reads like the exception class it stands for

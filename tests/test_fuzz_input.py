@@ -197,7 +197,9 @@ def test_damaged_store_files_give_store_corrupt_or_work(issued, examples):
     @fuzz(examples)
     @given(offset=st.integers(min_value=0, max_value=20000), junk=st.binary(min_size=1, max_size=64))
     def run(offset, junk):
-        sqlite3.connect(db_path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+        checkpoint = sqlite3.connect(db_path)
+        checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        checkpoint.close()
         original = db_path.read_bytes()
         try:
             damaged = bytearray(original)
