@@ -87,18 +87,28 @@ def _label(count: int) -> str:
     return f"{count // 1_000_000}M" if count >= 1_000_000 else f"{count // 1000}k"
 
 
-def bench_size(workdir: Path, count: int) -> tuple[list[Figure], Path]:
-    label = _label(count)
-    roster = workdir / f"roster-{label}.csv"
+def _generated(roster: Path, count: int, write) -> Path:
     start = time.perf_counter()
-    write_roster(roster, count)
+    write(roster, count)
     log(f"import: generated {roster.name} ({roster.stat().st_size / 2**20:.0f} MiB) "
         f"in {time.perf_counter() - start:.1f}s (not measured)")
-    home = workdir / f"home-import-{label}"
-    log(f"import: certcli import_roster, {count:,} rows (fresh process)")
+    return roster
+
+
+def _imported(home: Path, roster: Path, count: int) -> dict:
+    """certcli's import of ``roster`` in a fresh process; every row must be stored."""
     ours = run_child("bench.import_bench:import_child", home=str(home), roster=str(roster))
     if ours["inserted"] != count or ours["rejected"]:
         raise RuntimeError(f"import of {roster} stored {ours['inserted']} rows, rejected {ours['rejected']}")
+    return ours
+
+
+def bench_size(workdir: Path, count: int) -> tuple[list[Figure], Path]:
+    label = _label(count)
+    roster = _generated(workdir / f"roster-{label}.csv", count, write_roster)
+    home = workdir / f"home-import-{label}"
+    log(f"import: certcli import_roster, {count:,} rows (fresh process)")
+    ours = _imported(home, roster, count)
     log(f"import: raw sqlite3 executemany, {count:,} rows (fresh process)")
     raw = run_child("bench.import_bench:raw_child", home=str(workdir / f"home-raw-{label}"), count=count)
     log(f"import: roster parsing alone, {count:,} rows (fresh process)")
@@ -123,15 +133,9 @@ def bench_workbook(workdir: Path, count: int) -> list[Figure]:
     """The same rows as an .xlsx roster: the import as `admin issue` runs it, and the reading
     alone with either workbook reader (calamine whole, openpyxl streamed)."""
     label = _label(count)
-    roster = workdir / f"roster-{label}.xlsx"
-    start = time.perf_counter()
-    write_workbook(roster, count)
-    log(f"import: generated {roster.name} ({roster.stat().st_size / 2**20:.0f} MiB) "
-        f"in {time.perf_counter() - start:.1f}s (not measured)")
+    roster = _generated(workdir / f"roster-{label}.xlsx", count, write_workbook)
     log(f"import: certcli import_roster of the workbook, {count:,} rows (fresh process)")
-    ours = run_child("bench.import_bench:import_child", home=str(workdir / f"home-xlsx-{label}"), roster=str(roster))
-    if ours["inserted"] != count or ours["rejected"]:
-        raise RuntimeError(f"import of {roster} stored {ours['inserted']} rows, rejected {ours['rejected']}")
+    ours = _imported(workdir / f"home-xlsx-{label}", roster, count)
     log(f"import: workbook reading alone, {count:,} rows, calamine then openpyxl (fresh processes)")
     whole = run_child("bench.import_bench:workbook_parse_child", roster=str(roster))
     streamed = run_child("bench.import_bench:workbook_parse_child", roster=str(roster), stream=True)

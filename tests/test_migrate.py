@@ -47,11 +47,16 @@ def demo_folder(tmp_path_factory) -> Path:
     return folder
 
 
+def home_copied(folder: Path, tmp_path: Path) -> Path:
+    """A test's own copy of a module's kept folder: its home."""
+    copy = tmp_path / folder.parent.name
+    shutil.copytree(folder, copy)
+    return copy / "home"
+
+
 @pytest.fixture
 def demo_home(demo_folder, tmp_path) -> Path:
-    copy = tmp_path / "demo"
-    shutil.copytree(demo_folder, copy)
-    return copy / "home"
+    return home_copied(demo_folder, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +71,7 @@ def issued_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def issued_home(issued_folder, tmp_path) -> Path:
-    copy = tmp_path / "issued"
-    shutil.copytree(issued_folder, copy)
-    return copy / "home"
+    return home_copied(issued_folder, tmp_path)
 
 
 @pytest.fixture
